@@ -1,0 +1,109 @@
+"""Driver for scripts/demo.sh: generate -> tofu apply on moto -> summary -> verify -> destroy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from conftest import moto_env  # noqa: E402
+from tfharness import TfRoot  # noqa: E402
+
+
+def step(msg: str) -> None:
+    print(f"\n\033[1;34m==> {msg}\033[0m", flush=True)
+
+
+def start_moto(port: int, logfile: Path) -> subprocess.Popen[bytes]:
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=logfile.open("wb"), stderr=subprocess.STDOUT)
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=2)
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"moto did not start, see {logfile}")
+
+
+def summary(env: dict[str, str]) -> None:
+    import boto3
+
+    kw = {"endpoint_url": env["AWS_ENDPOINT_URL"], "region_name": env["AWS_REGION"],
+          "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    ec2 = boto3.client("ec2", **kw)
+    rows = [
+        ("VPCs", len(ec2.describe_vpcs()["Vpcs"]) - 1),  # minus moto's default VPC
+        ("subnets", sum(1 for s in ec2.describe_subnets()["Subnets"] if not s.get("DefaultForAz"))),
+        ("transit gateways", len(ec2.describe_transit_gateways()["TransitGateways"])),
+        ("TGW attachments", len(ec2.describe_transit_gateway_attachments()["TransitGatewayAttachments"])),
+        ("TGW route tables", len(ec2.describe_transit_gateway_route_tables()["TransitGatewayRouteTables"])),
+        ("customer gateways", len(ec2.describe_customer_gateways()["CustomerGateways"])),
+        ("VPN connections", len(ec2.describe_vpn_connections()["VpnConnections"])),
+        ("instances", sum(len(r["Instances"]) for r in ec2.describe_instances()["Reservations"])),
+        ("elastic IPs", len(ec2.describe_addresses()["Addresses"])),
+    ]
+    width = max(len(r[0]) for r in rows)
+    for name, n in rows:
+        print(f"  {name:<{width}}  {n}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--keep", action="store_true", help="leave moto and the state up at the end")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="microseg-demo-"))
+    gen = work / "generated"
+
+    step("microseg generate examples/inventory.csv")
+    subprocess.run(["microseg", "generate", str(REPO / "examples/inventory.csv"),
+                    "--flows", str(REPO / "examples/flows.csv"),
+                    "--settings", str(REPO / "examples/microseg.toml"), "--out", str(gen)], check=True)
+    report = json.loads((gen / "report.json").read_text())
+    print(f"  {len(report['workloads'])} workloads, {report['pods']['total']} pods "
+          f"({report['pods']['required']} required), ~${report['cost']['monthly_usd']:.0f}/month")
+
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    step(f"moto sandbox account on 127.0.0.1:{port}")
+    moto = start_moto(port, work / "moto.log")
+    env = moto_env(f"http://127.0.0.1:{port}")
+    root = TfRoot(REPO / "examples/complete", work / "tofu", env)
+    tfvars = (gen / "microseg.auto.tfvars.json",)
+    rc = 0
+    try:
+        step("tofu init + apply examples/complete")
+        t0 = time.monotonic()
+        root.apply(var_files=tfvars)
+        print(f"  applied {len(root.run('state', 'list').stdout.split())} resources in {time.monotonic() - t0:.0f}s")
+        step("what was built")
+        summary(env)
+        step("microseg verify: every workload path crosses a pod")
+        rc = subprocess.run(["microseg", "verify", "--region", env["AWS_REGION"], "--name", report.get("name", "microseg"),
+                             "--endpoint-url", env["AWS_ENDPOINT_URL"]], env={**__import__("os").environ, **env}).returncode
+        if args.keep:
+            print(f"\nkept: moto on {env['AWS_ENDPOINT_URL']}, tofu root {root.dir}")
+            return rc
+        step("tofu destroy")
+        root.destroy(var_files=tfvars)
+        print("  destroyed, state empty")
+    finally:
+        if not args.keep:
+            moto.terminate()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Shared fixtures: the moto sandbox account (or a real AWS sandbox on request) and tofu roots.
+
+MICROSEG_REAL_AWS=1 runs the apply tests against the account of the standard AWS environment or
+profile instead of moto; without it they run against a moto server started here on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from tfharness import REPO, TfRoot  # noqa: E402
+
+REAL_AWS = os.environ.get("MICROSEG_REAL_AWS") == "1"
+REGION = os.environ.get("MICROSEG_REGION", "us-east-1")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class MotoServer:
+    endpoint: str
+    proc: subprocess.Popen[bytes]
+
+    def reset(self) -> None:
+        req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(req, timeout=30).read()
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"moto server did not start (see {log.name})") from None
+            time.sleep(0.2)
+    yield MotoServer(endpoint, proc)
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def moto_env(endpoint: str) -> dict[str, str]:
+    """Environment that points boto3 and the aws provider (AWS_ENDPOINT_URL) at moto only."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_PROFILE": "",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+@dataclass
+class Sandbox:
+    """Where apply tests run: moto (default) or a real AWS sandbox account."""
+
+    env: dict[str, str]
+    real: bool
+
+    def client(self, service: str):  # type: ignore[no-untyped-def]
+        kw = {"region_name": self.env.get("AWS_REGION", REGION)}
+        if not self.real:
+            kw |= {
+                "endpoint_url": self.env["AWS_ENDPOINT_URL"],
+                "aws_access_key_id": "testing",
+                "aws_secret_access_key": "testing",
+            }
+        return boto3.client(service, **kw)
+
+
+@pytest.fixture
+def aws_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """A clean moto account for this test (moto is reset first); env for tofu and boto3."""
+    server: MotoServer = request.getfixturevalue("moto_server")
+    server.reset()
+    return moto_env(server.endpoint)
+
+
+@pytest.fixture
+def sandbox(request: pytest.FixtureRequest) -> Sandbox:
+    """The apply-test target. Real AWS only when MICROSEG_REAL_AWS=1; otherwise a reset moto."""
+    if REAL_AWS:
+        session = boto3.Session()
+        if session.get_credentials() is None:
+            pytest.fail("MICROSEG_REAL_AWS=1 but no AWS credentials in the environment/profile")
+        return Sandbox({"AWS_REGION": session.region_name or REGION}, real=True)
+    return Sandbox(request.getfixturevalue("aws_env"), real=False)
+
+
+@pytest.fixture
+def real_aws_only() -> None:
+    """For tests that only make sense in a real account (e.g. BGP really up)."""
+    if not REAL_AWS:
+        pytest.skip("real AWS sandbox not requested: set MICROSEG_REAL_AWS=1 with credentials to run")
+
+
+@pytest.fixture
+def tfroot(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Factory: tfroot("examples/workload-vpc", env) -> TfRoot in a private copy."""
+
+    def make(rel: str, env: dict[str, str] | None = None) -> TfRoot:
+        return TfRoot(REPO / rel, tmp_path / rel.replace("/", "_"), env or {})
+
+    return make
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Tier order: fast unit tests first, then static, plan, apply, lab (fail fast on cheap tiers).
+    order = {"static": 1, "plan": 2, "apply": 3, "lab": 4}
+    items.sort(key=lambda it: max((order.get(m.name, 0) for m in it.iter_markers()), default=0))

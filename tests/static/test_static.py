@@ -1,0 +1,91 @@
+"""Static tier: fmt, validate, tflint (with the AWS ruleset) and checkov over every module and example."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tfharness import REPO, TfRoot
+
+pytestmark = pytest.mark.static
+
+MODULES = sorted(p.parent.relative_to(REPO).as_posix() for p in REPO.glob("modules/*/main.tf"))
+EXAMPLES = sorted(p.parent.relative_to(REPO).as_posix() for p in REPO.glob("examples/*/main.tf"))
+
+
+def _run(cmd: list[str], cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900, check=False)
+
+
+def test_there_is_something_to_check() -> None:
+    assert "modules/workload-vpc" in MODULES, MODULES
+    assert EXAMPLES, "no examples found"
+
+
+def test_fmt() -> None:
+    proc = _run([os.environ.get("MICROSEG_TOFU", "tofu"), "fmt", "-check", "-recursive", "-diff", "modules", "examples"])
+    assert proc.returncode == 0, f"tofu fmt -check found unformatted files:\n{proc.stdout}{proc.stderr}"
+
+
+@pytest.mark.parametrize("root", MODULES + EXAMPLES)
+def test_validate_and_tflint(root: str, tmp_path: Path) -> None:
+    tf = TfRoot(REPO / root, tmp_path)
+    result = tf.validate()
+    assert result["valid"], json.dumps(result["diagnostics"], indent=2)
+    warnings = [d for d in result["diagnostics"] if d["severity"] == "warning"]
+    assert not warnings, json.dumps(warnings, indent=2)
+    lint = _run(
+        [os.environ.get("MICROSEG_TFLINT", "tflint"), f"--chdir={tf.dir}", f"--config={REPO / '.tflint.hcl'}",
+         "--format=compact", "--minimum-failure-severity=notice"],
+    )
+    assert lint.returncode == 0, f"tflint findings in {root}:\n{lint.stdout}{lint.stderr}"
+
+
+def test_tflint_aws_ruleset_is_loaded(tmp_path: Path) -> None:
+    # Guards against a silently missing plugin: an invalid instance type must be reported.
+    (tmp_path / "main.tf").write_text(
+        'terraform {\n  required_version = ">= 1.6"\n  required_providers {\n    aws = {\n'
+        '      source  = "hashicorp/aws"\n      version = ">= 6.0"\n    }\n  }\n}\n\n'
+        'resource "aws_instance" "x" {\n  ami           = "ami-12345678"\n  instance_type = "t9.nonexistent"\n}\n'
+    )
+    lint = _run([os.environ.get("MICROSEG_TFLINT", "tflint"), f"--chdir={tmp_path}", "--format=compact",
+                 f"--config={REPO / '.tflint.hcl'}"])
+    assert "aws_instance_invalid_type" in lint.stdout, lint.stdout + lint.stderr
+
+
+def test_checkov() -> None:
+    proc = _run(["checkov", "--quiet", "--compact", "--framework", "terraform", "--output", "json",
+                 "--download-external-modules", "false", "-d", "modules", "-d", "examples"])
+    reports = json.loads(proc.stdout or "[]")
+    reports = reports if isinstance(reports, list) else [reports]
+    failed = [
+        f"{c['check_id']} {c['resource']} {c['file_path']}:{c['file_line_range']}"
+        for r in reports for c in r.get("results", {}).get("failed_checks", [])
+    ]
+    passed = sum(r.get("summary", {}).get("passed", 0) for r in reports)
+    assert passed > 0, f"checkov checked nothing:\n{proc.stderr[-3000:]}"
+    assert not failed, "checkov findings (fix, or skip in code with a reason):\n  " + "\n  ".join(failed)
+
+
+def test_module_readme_tables_are_current() -> None:
+    proc = _run([sys.executable, "scripts/docs_tables.py", "--check"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module_layout(module: str) -> None:
+    files = {p.name for p in (REPO / module).iterdir()}
+    missing = {"main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"} - files
+    assert not missing, f"{module} lacks {sorted(missing)}"
+    assert "BEGIN_TF_DOCS" in (REPO / module / "README.md").read_text()
+
+
+def test_ruff() -> None:
+    for cmd in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):
+        proc = _run([sys.executable, "-m", *cmd])
+        assert proc.returncode == 0, proc.stdout + proc.stderr

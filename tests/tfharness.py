@@ -1,0 +1,195 @@
+"""A thin harness around the real `tofu` binary: init (offline), plan JSON, apply, re-plan, destroy.
+
+Why our own and not tftest: we need the plan JSON, an explicit list of emulator differences on
+re-plan, and a destroy check against the sandbox; tftest would wrap the same subprocess calls and
+add a dependency. Every call goes to the real tofu and the real hashicorp/aws provider.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+TOFU = os.environ.get("MICROSEG_TOFU", "tofu")
+TIMEOUT = int(os.environ.get("MICROSEG_TOFU_TIMEOUT", "1200"))
+
+
+class TofuError(AssertionError):
+    pass
+
+
+def _mirror_tree(src: Path, dest_root: Path) -> Path:
+    """Copy `src` into dest_root at the same repo-relative path; symlink everything beside it.
+
+    Relative module sources (../../modules/x) keep working, and .terraform, state and lock files
+    land in the temporary copy, never in the repository.
+    """
+    rel = src.resolve().relative_to(REPO)
+    here, target = REPO, dest_root
+    target.mkdir(parents=True, exist_ok=True)
+    for part in rel.parts:
+        for entry in here.iterdir():
+            if entry.name != part and not entry.name.startswith(".") and not (target / entry.name).exists():
+                (target / entry.name).symlink_to(entry)
+        here, target = here / part, target / part
+        target.mkdir(exist_ok=True)
+    ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl", "*.tfplan")
+    shutil.copytree(src, target, dirs_exist_ok=True, ignore=ignore)
+    return target
+
+
+@dataclass
+class TfRoot:
+    """One tofu root (a module example) working in a private copy under tmp_path."""
+
+    src: Path
+    tmp_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.src = Path(self.src)
+        self.dir = _mirror_tree(self.src, Path(self.tmp_path) / "tree")
+        self._varfile = Path(self.tmp_path) / "test.tfvars.json"
+        self.initialised = False
+
+    # --- raw calls -------------------------------------------------------------------------
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, **self.env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
+        proc = subprocess.run(
+            [TOFU, f"-chdir={self.dir}", *args],
+            env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False,
+        )
+        if check and proc.returncode not in (0,):
+            raise TofuError(f"tofu {' '.join(args)} failed ({proc.returncode}) in {self.src}:\n{proc.stderr[-6000:]}\n{proc.stdout[-3000:]}")
+        return proc
+
+    def _var_args(self, vars: dict[str, Any] | None, var_files: tuple[str | Path, ...] = ()) -> list[str]:
+        args = [f"-var-file={Path(f).resolve()}" for f in var_files]
+        if vars:
+            self._varfile.write_text(json.dumps(vars, indent=2, sort_keys=True))
+            args.append(f"-var-file={self._varfile}")
+        return args
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def init(self, backend: bool = True) -> None:
+        if not self.initialised:
+            self.run("init", "-no-color", "-input=false", *([] if backend else ["-backend=false"]))
+            self.initialised = True
+
+    def validate(self) -> dict[str, Any]:
+        self.init(backend=False)
+        return json.loads(self.run("validate", "-json", "-no-color", check=False).stdout)
+
+    def plan(self, vars: dict[str, Any] | None = None, var_files: tuple[str | Path, ...] = ()) -> dict[str, Any]:
+        self.init()
+        out = Path(self.tmp_path) / "plan.tfplan"
+        self.run("plan", "-no-color", "-input=false", f"-out={out}", *self._var_args(vars, var_files))
+        return json.loads(self.run("show", "-json", str(out)).stdout)
+
+    def apply(self, vars: dict[str, Any] | None = None, var_files: tuple[str | Path, ...] = ()) -> None:
+        self.init()
+        self.run("apply", "-no-color", "-input=false", "-auto-approve", *self._var_args(vars, var_files))
+
+    def output(self) -> dict[str, Any]:
+        raw = json.loads(self.run("output", "-json").stdout)
+        return {k: v["value"] for k, v in raw.items()}
+
+    def state(self) -> dict[str, Any]:
+        return json.loads(self.run("show", "-json").stdout)
+
+    def assert_no_changes(
+        self,
+        vars: dict[str, Any] | None = None,
+        var_files: tuple[str | Path, ...] = (),
+        emulator_diffs: dict[str, str] | None = None,
+    ) -> list[str]:
+        """A second plan must be empty, except addresses listed with the emulator's reason.
+
+        Returns the allowed differences ("address: reason") so a test can print them.
+        """
+        emulator_diffs = emulator_diffs or {}
+        plan = self.plan(vars, var_files)
+        allowed, unexpected = [], []
+        for rc in plan.get("resource_changes", []):
+            actions = rc["change"]["actions"]
+            if actions in (["no-op"], ["read"]):
+                continue
+            reason = next((r for pat, r in emulator_diffs.items() if fnmatch.fnmatch(rc["address"], pat)), None)
+            line = f"{rc['address']} {actions}: {_changed_attrs(rc)}"
+            (allowed if reason else unexpected).append(f"{line} (emulator: {reason})" if reason else line)
+        if unexpected:
+            raise AssertionError("second plan is not empty:\n  " + "\n  ".join(unexpected))
+        return allowed
+
+    def destroy(self, vars: dict[str, Any] | None = None, var_files: tuple[str | Path, ...] = ()) -> None:
+        self.run("destroy", "-no-color", "-input=false", "-auto-approve", *self._var_args(vars, var_files))
+        left = self.run("state", "list").stdout.split()
+        assert not left, f"destroy left resources in state: {left}"
+
+
+def _changed_attrs(rc: dict[str, Any]) -> str:
+    before, after = rc["change"].get("before") or {}, rc["change"].get("after") or {}
+    keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    return ", ".join(keys[:12]) or "(replace/other)"
+
+
+# --- plan_summary: compare a plan with a small YAML inventory (cloud-foundation-fabric style) ---
+@dataclass
+class Summary:
+    values: dict[str, dict[str, Any]]
+    counts: dict[str, int]
+    outputs: dict[str, Any]
+
+
+def plan_summary(plan: dict[str, Any]) -> Summary:
+    values: dict[str, dict[str, Any]] = {}
+    counts: dict[str, int] = {}
+
+    def walk(module: dict[str, Any]) -> None:
+        for res in module.get("resources", []):
+            if res.get("mode") == "data":
+                continue
+            values[res["address"]] = res.get("values", {})
+            counts[res["type"]] = counts.get(res["type"], 0) + 1
+        for child in module.get("child_modules", []):
+            counts["modules"] = counts.get("modules", 0) + 1
+            walk(child)
+
+    walk(plan.get("planned_values", {}).get("root_module", {}))
+    counts["resources"] = len(values)
+    outputs = {k: v.get("value") for k, v in plan.get("planned_values", {}).get("outputs", {}).items()}
+    return Summary(values, counts, outputs)
+
+
+def _subset_diff(path: str, expected: Any, actual: Any) -> list[str]:
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return [d for k, v in expected.items() for d in _subset_diff(f"{path}.{k}", v, actual.get(k))]
+    if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+        return [d for i, (e, a) in enumerate(zip(expected, actual, strict=True)) for d in _subset_diff(f"{path}[{i}]", e, a)]
+    return [] if expected == actual else [f"{path}: expected {expected!r}, got {actual!r}"]
+
+
+def assert_inventory(summary: Summary, inventory: str | Path | dict[str, Any]) -> None:
+    """Every value and count listed in the inventory must match the plan; unlisted ones are free."""
+    inv = inventory if isinstance(inventory, dict) else yaml.safe_load(Path(inventory).read_text())
+    problems: list[str] = []
+    for address, attrs in (inv.get("values") or {}).items():
+        if address not in summary.values:
+            problems.append(f"{address}: not in plan (have {len(summary.values)} resources)")
+            continue
+        problems += _subset_diff(address, attrs, summary.values[address])
+    for kind, n in (inv.get("counts") or {}).items():
+        if summary.counts.get(kind, 0) != n:
+            problems.append(f"count {kind}: expected {n}, got {summary.counts.get(kind, 0)}")
+    for name, value in (inv.get("outputs") or {}).items():
+        problems += _subset_diff(f"output.{name}", value, summary.outputs.get(name))
+    assert not problems, "plan does not match inventory:\n  " + "\n  ".join(problems)
