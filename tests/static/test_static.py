@@ -89,3 +89,13 @@ def test_ruff() -> None:
     for cmd in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):
         proc = _run([sys.executable, "-m", *cmd])
         assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_tofu_cli_config_is_offline() -> None:
+    # The generated CLI config must only know the filesystem mirror: no direct {} fallback.
+    cfg = Path(os.environ["TF_CLI_CONFIG_FILE"]).read_text()
+    assert "filesystem_mirror" in cfg
+    assert "direct" not in cfg, cfg
+    mirror = Path(cfg.split('path    = "')[1].split('"')[0])
+    binaries = list(mirror.glob("registry.opentofu.org/hashicorp/aws/*/linux_amd64/terraform-provider-aws_v*"))
+    assert len(binaries) == 1, binaries

@@ -1,0 +1,241 @@
+"""Pod appliance configuration as the instances get it: template data -> real tofu templatefile() -> files.
+
+`template_data()` builds, from the generator's tfvars (docs/tfvars-contract.md), the object
+modules/pod passes to its templates (modules/pod/TEMPLATE_DATA.md). Values that only exist once
+AWS has created things (MACs, EIPs, tunnel outside IPs) get stable documentation-range stand-ins.
+`render()` runs the real tofu on tests/appliance/render; `files()` unpacks cloud-init write_files.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+RENDER_ROOT = HERE / "render"
+FIXTURE = HERE / "fixtures" / "lab.auto.tfvars.json"
+TOFU = os.environ.get("MICROSEG_TOFU", "tofu")
+
+
+def host(cidr: str, n: int) -> str:
+    """tofu's cidrhost()."""
+    return str(ipaddress.ip_network(cidr).network_address + n)
+
+
+def _nic(cidr: str, ip: str, mac: str, device_index: int) -> dict[str, Any]:
+    net = ipaddress.ip_network(cidr)
+    return {
+        "device_index": device_index,
+        "mac": mac,
+        "ip": ip,
+        "cidr": cidr,
+        "prefix_length": net.prefixlen,
+        "gateway": host(cidr, 1),
+    }
+
+
+def mac(index: int, role: int, device_index: int) -> str:
+    # Locally administered, unique per pod/instance/ENI.
+    return f"02:00:00:{index:02x}:{role:02x}:{device_index:02x}"
+
+
+def template_data(tfvars: dict[str, Any], pod: str) -> dict[str, Any]:
+    """The template data of one pod, derived as modules/pod does (TEMPLATE_DATA.md)."""
+    p = tfvars["pods"][pod]
+    idx, az = p["index"], p["az"]
+    sub = tfvars["core"]["subnets"][az]
+    bridge = p["bridge_cidr"]
+    name = tfvars["name"]
+    psk = [f"/{name}/pods/{pod}/tunnel{n}/psk" for n in (1, 2)]
+    tunnels = []
+    for n, inside in enumerate(p["tunnel_inside_cidrs"], start=1):
+        tunnels.append(
+            {
+                "number": n,
+                "inside_cidr": inside,
+                "local_inside_ip": host(inside, 2),
+                "peer_inside_ip": host(inside, 1),
+                "inside_prefix_length": ipaddress.ip_network(inside).prefixlen,
+                "outside_ip": f"192.0.2.{2 * idx + n - 2 + 1}",  # TEST-NET-1 stand-in for the TGW endpoint
+                "psk_parameter": psk[n - 1],
+                "ike_version": 2,
+                "phase1": {
+                    "encryption": ["AES256-GCM-16"],
+                    "integrity": ["SHA2-384", "SHA2-512"],
+                    "dh_groups": [20, 21],
+                },
+                "phase2": {
+                    "encryption": ["AES256-GCM-16"],
+                    "integrity": ["SHA2-384", "SHA2-512"],
+                    "dh_groups": [20, 21],
+                },
+                "dpd_timeout_seconds": 30,
+            }
+        )
+    return {
+        "name": name,
+        "region": tfvars["region"],
+        "pod": pod,
+        "pod_index": idx,
+        "az": az,
+        "asn": {"pods": tfvars["asn"]["pods"], "transit_gateway": tfvars["asn"]["transit_gateway"]},
+        "tunnels": tunnels,
+        "vpn_public_ip": f"198.51.100.{idx}",
+        "fw_public_ip": f"198.51.100.{100 + idx}",
+        "interfaces": {
+            "vpn": {
+                "public": _nic(sub["public"], host(sub["public"], 10 + idx), mac(idx, 1, 0), 0),
+                "bridge": _nic(bridge, host(bridge, 5), mac(idx, 1, 1), 1),
+            },
+            "fw": {
+                "management": _nic(sub["management"], host(sub["management"], 10 + idx), mac(idx, 2, 0), 0),
+                "bridge": _nic(bridge, host(bridge, 4), mac(idx, 2, 1), 1),
+                "internal": _nic(sub["internal"], host(sub["internal"], 10 + idx), mac(idx, 2, 2), 2),
+                "public": _nic(sub["public"], host(sub["public"], 20 + idx), mac(idx, 2, 3), 3),
+            },
+        },
+        "bridge": {
+            "cidr": bridge,
+            "prefix_length": ipaddress.ip_network(bridge).prefixlen,
+            "gateway": host(bridge, 1),
+            "fw_ip": host(bridge, 4),
+            "vpn_ip": host(bridge, 5),
+        },
+        "core_cidr": tfvars["core"]["cidr"],
+        "workload_supernet": tfvars["workload_supernet"],
+        "workloads": {
+            k: {
+                "cidr": w["cidr"],
+                "qos_mbps_per_pod": w["qos_mbps_per_pod"],
+                "internet_egress": w["internet_egress"],
+            }
+            for k, w in sorted(tfvars["workloads"].items())
+        },
+        "flows": tfvars["flows"],
+        "psk_parameters": psk,
+        "health_parameter": f"/{name}/pods/{pod}/health",
+        "health_probes": {
+            "source_cidr": bridge,
+            "internet_ports": [443],
+            "workload_targets": [
+                {"host": host(w["subnets"][tfvars["azs"][0]]["workload"], 10), "port": 443}
+                for _, w in sorted(tfvars["workloads"].items())
+            ],
+        },
+        "health_poll_seconds": 10,
+        "log_group": f"/{name}/pods/{pod}",
+        "metric_namespace": f"{name}/pods",
+    }
+
+
+def load_tfvars(path: Path | None = None) -> dict[str, Any]:
+    """The lab's tfvars: generated from fixtures/{inventory,flows}.csv + microseg.toml by the real
+    generator; the hand-written contract-shaped fixture only where the generator is not installed
+    (or with MICROSEG_LAB_TFVARS=fixture). A generator that fails on the fixture fails the tests."""
+    if path is not None:
+        return json.loads(path.read_text())
+    generator = REPO / "generator"
+    if os.environ.get("MICROSEG_LAB_TFVARS") == "fixture" or not (generator / "microseg" / "cli.py").exists():
+        return json.loads(FIXTURE.read_text())
+    fx = FIXTURE.parent
+    with tempfile.TemporaryDirectory(prefix="microseg-gen-") as out:
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "microseg.cli",
+                "generate",
+                str(fx / "inventory.csv"),
+                "--flows",
+                str(fx / "flows.csv"),
+                "--settings",
+                str(fx / "microseg.toml"),
+                "--out",
+                out,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(generator), os.environ.get("PYTHONPATH")])),
+            },
+        )
+        if run.returncode:
+            raise AssertionError(f"microseg generate failed ({run.returncode}):\n{run.stdout}{run.stderr}")
+        return json.loads(Path(out, "microseg.auto.tfvars.json").read_text())
+
+
+def render(tfvars: dict[str, Any], workdir: Path | None = None) -> dict[str, dict[str, str]]:
+    """{pod: {"vpn": user_data, "fw": user_data}} rendered by the real tofu templatefile()."""
+    pods = {pod: template_data(tfvars, pod) for pod in tfvars["pods"]}
+    own = workdir is None
+    work = Path(tempfile.mkdtemp(prefix="microseg-render-")) if own else Path(workdir)
+    try:
+        root = work / "root"
+        shutil.copytree(
+            RENDER_ROOT, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*")
+        )
+        # The root reaches the templates through ../../../modules: recreate that layout.
+        (root / "main.tf").write_text(
+            (RENDER_ROOT / "main.tf").read_text().replace("${path.module}/../../..", str(REPO))
+        )
+        varfile = work / "pods.tfvars.json"
+        varfile.write_text(json.dumps({"pods": pods}))
+        env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
+        if not Path(
+            env.get("TF_CLI_CONFIG_FILE") or "/nonexistent"
+        ).is_file():  # no providers needed; keep tofu from warning into stdout
+            (work / "empty.tfrc").write_text("")
+            env["TF_CLI_CONFIG_FILE"] = str(work / "empty.tfrc")
+        for args in (
+            ["init", "-input=false", "-no-color"],
+            ["apply", "-auto-approve", "-input=false", "-no-color", f"-var-file={varfile}"],
+        ):
+            run = subprocess.run(
+                [TOFU, f"-chdir={root}", *args],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            if run.returncode:
+                raise AssertionError(f"tofu {args[0]} failed:\n{run.stderr}\n{run.stdout[-3000:]}")
+        out = subprocess.run(
+            [TOFU, f"-chdir={root}", "output", "-json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        raw = json.loads(out.stdout)
+        return {pod: {"vpn": raw["vpn"]["value"][pod], "fw": raw["fw"]["value"][pod]} for pod in pods}
+    finally:
+        if own:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def files(user_data: str) -> dict[str, str]:
+    """Path -> content of every cloud-init write_files entry (base64 decoded)."""
+    doc = yaml.safe_load(user_data)
+    out = {}
+    for f in doc.get("write_files", []):
+        content = f["content"]
+        if f.get("encoding") in ("b64", "base64"):
+            content = base64.b64decode(content).decode()
+        out[f["path"]] = content
+    return out

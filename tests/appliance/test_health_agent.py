@@ -1,0 +1,162 @@
+"""The health agent's decision logic and its vtysh conversation (the real vtysh runs in the lab)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "modules" / "pod" / "agent" / "health_agent.py"
+spec = importlib.util.spec_from_file_location("health_agent", SRC)
+assert spec and spec.loader
+ha = importlib.util.module_from_spec(spec)
+sys.modules["health_agent"] = ha
+spec.loader.exec_module(ha)
+
+RUNNING = """\
+frr version 8.4.4
+router bgp 65001
+ bgp router-id 10.0.8.5
+ address-family ipv4 unicast
+{network} neighbor 169.254.10.1 activate
+ exit-address-family
+exit
+!
+router bgp 65099 vrf other
+ address-family ipv4 unicast
+  network 0.0.0.0/0
+ exit-address-family
+exit
+"""
+
+
+class FakeFrr:
+    """Records vtysh calls and keeps the `network` statement state like bgpd does."""
+
+    def __init__(self, advertised: bool = False, fail: bool = False) -> None:
+        self.advertised = advertised
+        self.fail = fail
+        self.calls: list[list[str]] = []
+
+    def __call__(self, argv: Sequence[str]) -> str:
+        self.calls.append(list(argv))
+        if self.fail:
+            raise RuntimeError("vtysh: bgpd is not running")
+        if "show running-config" in argv:
+            return RUNNING.format(network="  network 0.0.0.0/0\n" if self.advertised else "")
+        if "network 0.0.0.0/0" in argv:
+            self.advertised = True
+        elif "no network 0.0.0.0/0" in argv:
+            self.advertised = False
+        return ""
+
+
+@pytest.mark.parametrize(
+    ("raw", "healthy"),
+    [
+        ('{"status": "healthy", "checked_at": "2026-11-25T12:00:00Z"}', True),
+        ('{"status": "unhealthy", "reason": "not checked yet"}', False),
+        ('{"status": "HEALTHY"}', False),
+        ('"healthy"', False),
+        ("healthy", False),
+        ("", False),
+        ("[]", False),
+    ],
+)
+def test_only_a_healthy_status_is_healthy(raw: str, healthy: bool) -> None:
+    assert ha.parse_health(raw)[0] is healthy
+
+
+def test_reason_names_the_failed_checks() -> None:
+    ok, reason = ha.parse_health(
+        json.dumps(
+            {
+                "status": "unhealthy",
+                "checks": {"internet": {"ok": False}, "payments": {"ok": True}, "denied": {"ok": False}},
+            }
+        )
+    )
+    assert not ok and "denied, internet" in reason
+
+
+def test_gate_needs_rise_healthy_and_fall_unhealthy_in_a_row() -> None:
+    g = ha.Gate(rise=2, fall=2)
+    assert [g.observe(h) for h in (True, False, True, True, False, True, False, False, True)] == [
+        False,
+        False,
+        False,
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
+def test_agent_advertises_then_withdraws_and_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    state = tmp_path / "health.json"
+    frr = FakeFrr()
+    agent = ha.Agent(
+        ha.FileSource(state), ha.Gate(rise=1, fall=1), ha.Bgp(65001, ("vtysh", "-N", "x"), run=frr)
+    )
+    state.write_text('{"status": "healthy"}')
+    assert agent.step() is True and frr.advertised
+    assert frr.calls[-1] == [
+        "vtysh",
+        "-N",
+        "x",
+        "-c",
+        "configure terminal",
+        "-c",
+        "router bgp 65001",
+        "-c",
+        "address-family ipv4 unicast",
+        "-c",
+        "network 0.0.0.0/0",
+    ]
+    assert agent.step() is None  # no change, no configuration call
+    assert frr.calls[-1][-1] == "show running-config"
+    state.write_text('{"status": "unhealthy", "reason": "internet probe failed"}')
+    assert agent.step() is False and not frr.advertised
+    assert "withdrawing 0.0.0.0/0: status 'unhealthy' (internet probe failed)" in caplog.text
+    assert "advertising 0.0.0.0/0" in caplog.text
+
+
+def test_missing_state_withdraws(tmp_path: Path) -> None:
+    frr = FakeFrr(advertised=True)
+    agent = ha.Agent(
+        ha.FileSource(tmp_path / "absent"), ha.Gate(rise=1, fall=1, advertise=True), ha.Bgp(65001, run=frr)
+    )
+    assert agent.step() is False and not frr.advertised
+
+
+def test_reconciles_when_frr_restarted_without_the_statement(tmp_path: Path) -> None:
+    state = tmp_path / "h"
+    state.write_text('{"status": "healthy"}')
+    frr = FakeFrr(advertised=False)
+    agent = ha.Agent(ha.FileSource(state), ha.Gate(rise=1, fall=1, advertise=True), ha.Bgp(65001, run=frr))
+    assert agent.step() is True and frr.advertised
+
+
+def test_other_bgp_instances_do_not_count() -> None:
+    frr = FakeFrr(advertised=False)
+    assert ha.Bgp(65001, run=frr).advertised() is False
+    assert ha.Bgp(65099, run=frr).advertised() is True
+
+
+def test_vtysh_failure_is_logged_not_raised(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    state = tmp_path / "h"
+    state.write_text('{"status": "healthy"}')
+    agent = ha.Agent(ha.FileSource(state), ha.Gate(rise=1, fall=1), ha.Bgp(65001, run=FakeFrr(fail=True)))
+    assert agent.step() is None
+    assert "cannot advertise" in caplog.text
+
+
+def test_cli_rejects_bad_source(capsys: pytest.CaptureFixture[str]) -> None:
+    assert ha.main(["--source", "http://x", "--asn", "65001", "--once"]) == 2
+    assert "expected file:PATH or ssm:NAME" in capsys.readouterr().err

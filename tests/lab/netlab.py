@@ -1,0 +1,543 @@
+"""A network-namespace model of the core: a "TGW" router, pods (vpn + fw), workloads, the internet.
+
+Every pod runs the files its instances get from the rendered user_data (tests/appliance/podconfig):
+the vpn runs microseg-net, microseg-qos, FRR with frr.conf and the health agent; the fw runs
+microseg-net and the nftables ruleset. The kernel has no IPsec, so each tunnel is a veth carrying
+the tunnel's inside /30 (named tgw1/tgw2 like the XFRM interfaces it stands for).
+
+The TGW namespace emulates the two TGW route tables with policy routing: traffic from a workload
+uses the main table, which holds only the pods' BGP default route (ECMP, L4 hash) and no workload
+route, so workloads reach each other only through a pod; traffic from the pods (tunnels, core VPC)
+uses table 20 ("core"), which has the workload CIDRs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from appliance import podconfig  # noqa: E402
+
+AGENT = podconfig.REPO / "modules" / "pod" / "agent" / "health_agent.py"
+PREFIX = "msl-"  # every namespace of the lab; stale ones from an aborted run are removed first
+STATE = Path("/run/microseg-lab")
+INTERNET_SERVER = "203.0.113.10"
+CORE_TABLE = 20
+
+
+class LabError(AssertionError):
+    pass
+
+
+def sh(
+    *argv: str, ns: str | None = None, check: bool = True, timeout: float = 60, input: str | None = None
+) -> str:
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(argv)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, input=input, check=False)
+    if check and r.returncode:
+        raise LabError(f"{shlex.join(cmd)}: exit {r.returncode}\n{r.stdout}{r.stderr}")
+    return r.stdout
+
+
+def ns_name(*parts: str) -> str:
+    return PREFIX + "-".join(parts)
+
+
+@dataclass
+class Pod:
+    key: str
+    data: dict[str, Any]  # template data
+    files: dict[str, dict[str, str]]  # role -> path -> content
+    vpn: str = ""
+    fw: str = ""
+    health: Path = Path()
+    agent: subprocess.Popen[bytes] | None = None
+
+    @property
+    def tunnel_peers(self) -> list[str]:
+        """Addresses of this pod's tunnel ends as the TGW sees them (BGP next hops)."""
+        return [t["local_inside_ip"] for t in self.data["tunnels"]]
+
+    @property
+    def internal_ip(self) -> str:
+        return self.data["interfaces"]["fw"]["internal"]["ip"]
+
+    @property
+    def public_ip(self) -> str:
+        return self.data["interfaces"]["fw"]["public"]["ip"]
+
+
+@dataclass
+class Workload:
+    name: str
+    cidr: str
+    ip: str
+    gateway: str
+    ns: str
+
+
+@dataclass
+class Lab:
+    tfvars: dict[str, Any]
+    workdir: Path
+    pods: dict[str, Pod] = field(default_factory=dict)
+    workloads: dict[str, Workload] = field(default_factory=dict)
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    tgw: str = ns_name("tgw")
+    inet: str = ns_name("inet")
+    _sysctl_restore: dict[str, str] = field(default_factory=dict)
+    _nveth: int = 0
+
+    # --- building ------------------------------------------------------------------------------
+    def namespaces(self) -> list[str]:
+        out = [self.tgw, self.inet, *(w.ns for w in self.workloads.values())]
+        for p in self.pods.values():
+            out += [p.vpn, p.fw]
+        return out
+
+    def _add_ns(self, name: str) -> None:
+        sh("ip", "netns", "add", name)
+        sh("ip", "link", "set", "lo", "up", ns=name)
+        STATE.mkdir(parents=True, exist_ok=True)
+        with (STATE / "namespaces").open("a") as f:
+            f.write(name + "\n")
+
+    def _veth(
+        self,
+        a_ns: str,
+        a_name: str,
+        b_ns: str,
+        b_name: str,
+        a_mac: str | None = None,
+        b_mac: str | None = None,
+    ) -> None:
+        self._nveth += 1
+        ta, tb = f"mslA{self._nveth}", f"mslB{self._nveth}"
+        cmd = ["ip", "link", "add", ta]
+        if a_mac:
+            cmd += ["address", a_mac]
+        cmd += ["type", "veth", "peer", "name", tb]
+        if b_mac:
+            cmd += ["address", b_mac]
+        sh(*cmd)
+        sh("ip", "link", "set", ta, "netns", a_ns)
+        sh("ip", "link", "set", tb, "netns", b_ns)
+        sh("ip", "link", "set", ta, "name", a_name, ns=a_ns)
+        sh("ip", "link", "set", tb, "name", b_name, ns=b_ns)
+        sh("ip", "link", "set", a_name, "up", ns=a_ns)
+        sh("ip", "link", "set", b_name, "up", ns=b_ns)
+
+    def _script(self, ns: str, content: str, name: str) -> str:
+        path = self.workdir / f"{ns}-{name}"
+        path.write_text(content)
+        return sh("sh", str(path), ns=ns)
+
+    def build(self) -> None:
+        cleanup_stale()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        rendered = podconfig.render(self.tfvars, self.workdir / "render")
+        for key in sorted(self.tfvars["pods"]):
+            idx = self.tfvars["pods"][key]["index"]
+            self.pods[key] = Pod(
+                key,
+                podconfig.template_data(self.tfvars, key),
+                {role: podconfig.files(rendered[key][role]) for role in ("vpn", "fw")},
+                vpn=ns_name(f"p{idx}", "vpn"),
+                fw=ns_name(f"p{idx}", "fw"),
+            )
+        # Drop logs from non-initial namespaces reach the kernel log only with this switch.
+        self._set_sysctl("net.netfilter.nf_log_all_netns", "1")
+        self._build_tgw_and_internet()
+        for pod in self.pods.values():
+            self._build_pod(pod)
+        self._start_tgw_bgp()
+        for pod in self.pods.values():
+            self._start_pod_bgp(pod)
+
+    def _set_sysctl(self, key: str, value: str) -> None:
+        path = Path("/proc/sys") / key.replace(".", "/")
+        self._sysctl_restore.setdefault(key, path.read_text().strip())
+        path.write_text(value)
+
+    def _build_tgw_and_internet(self) -> None:
+        self._add_ns(self.tgw)
+        self._add_ns(self.inet)
+        # ECMP on the L4 5-tuple, like the TGW. Policy 3 (custom fields: addresses, protocol, ports)
+        # rather than 1: with 1 the kernel reuses a hash a local socket already put on the packet
+        # (random per socket, re-drawn on TCP retransmits), which veths carry into this namespace.
+        for k, v in (
+            ("net.ipv4.ip_forward", "1"),
+            ("net.ipv4.fib_multipath_hash_policy", "3"),
+            ("net.ipv4.fib_multipath_hash_fields", "0x0037"),
+            ("net.ipv4.conf.all.rp_filter", "0"),
+            ("net.ipv4.conf.default.rp_filter", "0"),
+        ):
+            sh("sysctl", "-q", "-w", f"{k}={v}", ns=self.tgw)
+        # The core VPC's internal subnets (fw internal ENIs) and public subnets (fw public ENIs):
+        # one bridge each, holding the VPC router addresses (cidrhost(subnet, 1)) of every AZ.
+        sh("ip", "link", "add", "core-int", "type", "bridge", ns=self.tgw)
+        sh("ip", "link", "add", "pub", "type", "bridge", ns=self.inet)
+        for sub in self.tfvars["core"]["subnets"].values():
+            net = ipaddress.ip_network(sub["internal"])
+            sh(
+                "ip",
+                "addr",
+                "add",
+                f"{podconfig.host(sub['internal'], 1)}/{net.prefixlen}",
+                "dev",
+                "core-int",
+                ns=self.tgw,
+            )
+            net = ipaddress.ip_network(sub["public"])
+            sh(
+                "ip",
+                "addr",
+                "add",
+                f"{podconfig.host(sub['public'], 1)}/{net.prefixlen}",
+                "dev",
+                "pub",
+                ns=self.inet,
+            )
+        sh("ip", "link", "set", "core-int", "up", ns=self.tgw)
+        sh("ip", "link", "set", "pub", "up", ns=self.inet)
+        sh("ip", "addr", "add", f"{INTERNET_SERVER}/32", "dev", "lo", ns=self.inet)
+        sh("ip", "rule", "add", "iif", "core-int", "lookup", str(CORE_TABLE), "priority", "100", ns=self.tgw)
+        for name, w in sorted(self.tfvars["workloads"].items()):
+            subnet = w["subnets"][self.tfvars["azs"][0]]["workload"]
+            ns = ns_name("w", name)
+            wl = Workload(name, w["cidr"], podconfig.host(subnet, 10), podconfig.host(subnet, 1), ns)
+            self.workloads[name] = wl
+            self._add_ns(ns)
+            dev = f"w-{name}"[:15]
+            self._veth(self.tgw, dev, ns, "eth0")
+            # A /32 on the TGW side: no connected workload route in the main ("workloads") table.
+            sh("ip", "addr", "add", f"{wl.gateway}/32", "dev", dev, ns=self.tgw)
+            sh("ip", "route", "add", w["cidr"], "dev", dev, "table", str(CORE_TABLE), ns=self.tgw)
+            sh("ip", "addr", "add", f"{wl.ip}/{ipaddress.ip_network(subnet).prefixlen}", "dev", "eth0", ns=ns)
+            sh("ip", "route", "add", "default", "via", wl.gateway, ns=ns)
+
+    def _build_pod(self, pod: Pod) -> None:
+        d = pod.data
+        self._add_ns(pod.vpn)
+        self._add_ns(pod.fw)
+        idx = d["pod_index"]
+        for t in d["tunnels"]:
+            dev = f"p{idx}t{t['number']}"
+            self._veth(self.tgw, dev, pod.vpn, f"tgw{t['number']}")
+            sh(
+                "ip",
+                "addr",
+                "add",
+                f"{t['peer_inside_ip']}/{t['inside_prefix_length']}",
+                "dev",
+                dev,
+                ns=self.tgw,
+            )
+            sh(
+                "ip",
+                "addr",
+                "add",
+                f"{t['local_inside_ip']}/{t['inside_prefix_length']}",
+                "dev",
+                f"tgw{t['number']}",
+                ns=pod.vpn,
+            )
+            sh("ip", "rule", "add", "iif", dev, "lookup", str(CORE_TABLE), "priority", "100", ns=self.tgw)
+        nics = d["interfaces"]
+        # The NICs carry the ENI MACs, so the rendered microseg-net finds and names them as on EC2.
+        self._veth(pod.vpn, "eth1", pod.fw, "eth1", nics["vpn"]["bridge"]["mac"], nics["fw"]["bridge"]["mac"])
+        self._veth(pod.fw, "eth2", self.tgw, f"p{idx}int", nics["fw"]["internal"]["mac"])
+        sh("ip", "link", "set", f"p{idx}int", "master", "core-int", ns=self.tgw)
+        self._veth(pod.fw, "eth3", self.inet, f"p{idx}pub", nics["fw"]["public"]["mac"])
+        sh("ip", "link", "set", f"p{idx}pub", "master", "pub", ns=self.inet)
+        self._script(pod.vpn, pod.files["vpn"]["/usr/local/sbin/microseg-net"], "microseg-net")
+        self._script(pod.fw, pod.files["fw"]["/usr/local/sbin/microseg-net"], "microseg-net")
+        sh("nft", "-f", "-", ns=pod.fw, input=pod.files["fw"]["/etc/nftables.conf"])
+        self._script(pod.vpn, pod.files["vpn"]["/usr/local/sbin/microseg-qos"], "microseg-qos")
+        # Observation only (not part of the pod): which flows entered from / left to the TGW here.
+        sh("nft", "-f", "-", ns=pod.vpn, input=OBSERVE_NFT)
+
+    # --- FRR -----------------------------------------------------------------------------------
+    def _start_frr(self, ns: str, conf: str) -> None:
+        rundir = Path("/var/run/frr") / ns
+        rundir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["chown", "frr:frr", str(rundir)], check=True)
+        for daemon in ("zebra", "bgpd"):
+            sh(f"/usr/lib/frr/{daemon}", "-d", "-N", ns, "-i", str(rundir / f"{daemon}.pid"), ns=ns)
+        for _ in range(50):
+            if (rundir / "bgpd.vty").exists():
+                break
+            time.sleep(0.1)
+        path = self.workdir / f"{ns}-frr.conf"
+        path.write_text(conf)
+        out = sh("vtysh", "-N", ns, "-f", str(path), ns=ns)
+        if "% " in out:
+            raise LabError(f"{ns}: vtysh -f frr.conf: {out}")
+
+    def _start_tgw_bgp(self) -> None:
+        asn = self.tfvars["asn"]
+        lines = [
+            "frr defaults traditional",
+            "hostname tgw",
+            f"router bgp {asn['transit_gateway']}",
+            " bgp router-id 169.254.0.1",
+            " no bgp ebgp-requires-policy",
+            " no bgp network import-check",
+            " timers bgp 10 30",
+        ]
+        for pod in self.pods.values():
+            for peer in pod.tunnel_peers:
+                lines += [
+                    f" neighbor {peer} remote-as {asn['pods']}",
+                    f" neighbor {peer} timers 10 30",
+                    f" neighbor {peer} timers connect 1",
+                ]
+        lines += [" address-family ipv4 unicast", "  maximum-paths 64"]
+        # The core route table's propagated workload CIDRs, advertised to the pods as AWS does.
+        lines += [f"  network {w['cidr']}" for w in self.tfvars["workloads"].values()]
+        lines += [" exit-address-family", "exit"]
+        self._start_frr(self.tgw, "\n".join(lines) + "\n")
+
+    def _start_pod_bgp(self, pod: Pod) -> None:
+        self._start_frr(pod.vpn, pod.files["vpn"]["/etc/frr/frr.conf"])
+        pod.health = self.workdir / f"{pod.key}.health.json"
+        self.set_health(pod.key, True)
+        pod.agent = subprocess.Popen(
+            [
+                sys.executable,
+                str(AGENT),
+                "--source",
+                f"file:{pod.health}",
+                "--asn",
+                str(pod.data["asn"]["pods"]),
+                "--interval",
+                "0.5",
+                "--vtysh",
+                f"vtysh -N {pod.vpn}",
+            ],
+            stdout=(self.workdir / f"{pod.key}.agent.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        self.procs.append(pod.agent)
+
+    def wait_converged(self, pods: int, timeout: float = 60) -> float:
+        """Until `pods` pods are in the TGW's ECMP set and every vpn has the routes back to the workloads."""
+
+        def ok() -> bool:
+            if len(self.pods_in_ecmp()) != pods:
+                return False
+            for p in self.pods.values():
+                routes = sh("ip", "route", "show", "proto", "bgp", ns=p.vpn)
+                if not all(w.cidr in routes for w in self.workloads.values()):
+                    return False
+            return True
+
+        took = self.wait_for(f"{pods} pods in ECMP", ok, timeout)
+        time.sleep(1.0)  # let the FIB settle: a next-hop set changing mid-handshake re-hashes the flow
+        return took
+
+    def set_health(self, pod: str, healthy: bool) -> None:
+        p = self.pods[pod]
+        doc = {"status": "healthy"} if healthy else {"status": "unhealthy", "reason": "lab: marked unhealthy"}
+        tmp = p.health.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc))
+        tmp.rename(p.health)
+
+    # --- observing -----------------------------------------------------------------------------
+    def default_nexthops(self) -> set[str]:
+        """Next hops of the TGW's ECMP default route (pod tunnel addresses)."""
+        routes = json.loads(sh("ip", "-j", "route", "show", "0.0.0.0/0", ns=self.tgw) or "[]")
+        hops: set[str] = set()
+        for r in routes:
+            if "gateway" in r:
+                hops.add(r["gateway"])
+            for nh in r.get("nexthops", []):
+                hops.add(nh["gateway"])
+        return hops
+
+    def pods_in_ecmp(self) -> set[str]:
+        hops = self.default_nexthops()
+        return {k for k, p in self.pods.items() if set(p.tunnel_peers) <= hops}
+
+    def wait_for(self, what: str, cond: Any, timeout: float, interval: float = 0.1) -> float:
+        start = time.monotonic()
+        while not cond():
+            if time.monotonic() - start > timeout:
+                raise LabError(f"timed out after {timeout}s waiting for {what}")
+            time.sleep(interval)
+        return time.monotonic() - start
+
+    def serve(self, ns: str, addr: str, ports: list[int]) -> None:
+        p = subprocess.Popen(
+            [
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                sys.executable,
+                str(HERE / "probe.py"),
+                "serve",
+                addr,
+                *map(str, ports),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        self.procs.append(p)
+        assert p.stdout is not None
+        line = p.stdout.readline().decode()
+        if "ready" not in line:
+            raise LabError(f"probe server in {ns} failed: {line}")
+
+    def connect(
+        self, src: str, dst: str, port: int, n: int, timeout: float = 2.0, sports: list[int] | None = None
+    ) -> list[dict[str, Any]]:
+        extra = [",".join(map(str, sports))] if sports else []
+        out = sh(
+            sys.executable,
+            str(HERE / "probe.py"),
+            "connect",
+            dst,
+            str(port),
+            str(n),
+            str(timeout),
+            *extra,
+            ns=self.workloads[src].ns,
+            timeout=n * timeout + 30,
+        )
+        return list(json.loads(out))
+
+    def pod_by_address(self) -> dict[str, str]:
+        out = {}
+        for k, p in self.pods.items():
+            out[p.internal_ip] = k
+            out[p.public_ip] = k
+        return out
+
+    def observed(self, pod: str) -> dict[str, set[tuple[str, int]]]:
+        """Flows (workload address, port) seen entering from the TGW and replies seen leaving to it."""
+        doc = json.loads(sh("nft", "-j", "list", "table", "ip", "observe", ns=self.pods[pod].vpn))
+        out: dict[str, set[tuple[str, int]]] = {"in": set(), "out": set()}
+        for item in doc["nftables"]:
+            s = item.get("set")
+            if s and s["name"] in ("flows_in", "replies_out"):
+                for e in s.get("elem", []):
+                    val = e["elem"]["val"] if isinstance(e, dict) and "elem" in e else e
+                    addr, port = val["concat"]
+                    out["in" if s["name"] == "flows_in" else "out"].add((addr, int(port)))
+        return out
+
+    def reset_observed(self) -> None:
+        for p in self.pods.values():
+            sh("nft", "flush", "set", "ip", "observe", "flows_in", ns=p.vpn)
+            sh("nft", "flush", "set", "ip", "observe", "replies_out", ns=p.vpn)
+
+    def pin_ports(self, src: str, dst: str, ports: list[int]) -> dict[str, tuple[int, int]]:
+        """For each pod, a (server port, client port) whose flow the TGW's ECMP hash puts on that pod.
+
+        Measured, not predicted: a probe server on the ports answers with the SNAT address it sees.
+        """
+        where = self.pod_by_address()
+        server = subprocess.Popen(
+            [
+                "ip",
+                "netns",
+                "exec",
+                self.inet if dst == INTERNET_SERVER else self.workloads[dst].ns,
+                sys.executable,
+                str(HERE / "probe.py"),
+                "serve",
+                "0.0.0.0",
+                *map(str, ports),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            assert server.stdout is not None
+            server.stdout.readline()
+            found: dict[str, tuple[int, int]] = {}
+            for i, port in enumerate(ports):
+                sports = list(range(20000 + 100 * i, 20016 + 100 * i))  # outside the ephemeral range
+                for r in self.connect(src, dst, port, len(sports), sports=sports):
+                    pod = where.get(str(r["peer"]))
+                    if pod and pod not in found:
+                        found[pod] = (port, int(r["sport"]))
+                        break
+            return found
+        finally:
+            server.kill()
+            server.wait()
+
+    def tc_class_bytes(self, pod: str, dev: str = "bridge") -> dict[str, int]:
+        # Text, not -j: this iproute2 prints no JSON for htb class stats.
+        text = sh("tc", "-s", "class", "show", "dev", dev, ns=self.pods[pod].vpn)
+        return {
+            m.group(1): int(m.group(2))
+            for m in re.finditer(r"^class htb (\S+) .*?\n\s*Sent (\d+) bytes", text, re.M | re.S)
+        }
+
+    # --- teardown ------------------------------------------------------------------------------
+    def close(self) -> None:
+        for p in self.procs:
+            with contextlib.suppress(ProcessLookupError):
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        cleanup_stale()
+        for k, v in self._sysctl_restore.items():
+            (Path("/proc/sys") / k.replace(".", "/")).write_text(v)
+
+
+OBSERVE_NFT = """\
+table ip observe {
+  set flows_in { type ipv4_addr . inet_service; flags dynamic; size 65535; }
+  set replies_out { type ipv4_addr . inet_service; flags dynamic; size 65535; }
+  chain seen {
+    type filter hook forward priority 10; policy accept;
+    iifname "tgw*" tcp flags & (syn | ack) == syn add @flows_in { ip saddr . tcp sport }
+    oifname "tgw*" tcp flags & (syn | ack) == syn | ack add @replies_out { ip daddr . tcp dport }
+  }
+}
+"""
+
+
+def cleanup_stale() -> None:
+    """Stop the FRR daemons and delete the namespaces of this (or an aborted earlier) lab run."""
+    names: list[str] = []
+    if (STATE / "namespaces").exists():
+        names = [n for n in (STATE / "namespaces").read_text().split() if n.startswith(PREFIX)]
+    names += [n.split()[0] for n in sh("ip", "netns", "list").splitlines() if n.startswith(PREFIX)]
+    for name in dict.fromkeys(names):
+        rundir = Path("/var/run/frr") / name
+        for pidfile in rundir.glob("*.pid") if rundir.exists() else []:
+            with contextlib.suppress(ValueError, ProcessLookupError, OSError):
+                os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
+        # Anything else still running inside (probes, iperf3) is stopped by its pid.
+        pids = sh("ip", "netns", "pids", name, check=False).split()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+        sh("ip", "netns", "del", name, check=False)
+        if rundir.exists():
+            for f in rundir.iterdir():
+                f.unlink()
+            rundir.rmdir()
+    if (STATE / "namespaces").exists():
+        (STATE / "namespaces").unlink()

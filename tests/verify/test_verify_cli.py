@@ -1,0 +1,77 @@
+"""`python -m microseg verify` end to end: exit codes and output as a pipeline sees them."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from verifynet import NAME, REGION, build
+
+GENERATOR = Path(__file__).resolve().parents[2] / "generator"
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    # boto3 reads an empty AWS_PROFILE as a profile named "": drop empty values.
+    full = {k: v for k, v in {**os.environ, **env}.items() if v}
+    full["PYTHONPATH"] = os.pathsep.join(filter(None, [str(GENERATOR), os.environ.get("PYTHONPATH")]))
+    full["COLUMNS"] = "200"
+    return subprocess.run(
+        [sys.executable, "-m", "microseg", "verify", "--region", REGION, "--name", NAME, *args],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def ec2(aws_env: dict[str, str]) -> Any:
+    return boto3.client(
+        "ec2",
+        region_name=REGION,
+        endpoint_url=aws_env["AWS_ENDPOINT_URL"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def test_cli_passes_then_fails_on_a_bypass(aws_env: dict[str, str], ec2: Any) -> None:
+    net = build(ec2)
+    ok = cli(aws_env, "--endpoint-url", aws_env["AWS_ENDPOINT_URL"], "--json")
+    assert ok.returncode == 0, ok.stderr
+    doc = json.loads(ok.stdout)
+    assert doc["ok"] is True and doc["counts"]["inspected"] == 9
+
+    w = net.workloads["orders"]
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=w.vpc)
+    ec2.replace_route(RouteTableId=w.route_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    # Human output, endpoint from AWS_ENDPOINT_URL (how the apply tests point everything at moto).
+    bad = cli(aws_env)
+    assert bad.returncode == 1, bad.stderr
+    assert "FAIL: 3 of 18 paths bypass inspection" in bad.stdout
+    assert (
+        f"BYPASS orders ({w.route_table}) -> internet 0.0.0.0/0: {w.route_table} in workload orders"
+        in bad.stdout
+    )
+    assert igw in bad.stdout
+    assert "Traceback" not in bad.stderr
+
+
+def test_cli_unreadable_network_exit_4(aws_env: dict[str, str]) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    res = cli(aws_env, "--endpoint-url", f"http://127.0.0.1:{port}", "--json")
+    assert res.returncode == 4
+    assert json.loads(res.stdout)["exit_code"] == 4
+    assert "could not read the network in us-east-1" in res.stderr
+    assert "Traceback" not in res.stderr
