@@ -1,0 +1,1 @@
+"""Pure allocation: workload CIDRs and subnets, core subnets, ASNs, the pod fleet."""

@@ -1,0 +1,90 @@
+"""Fleet sizing and placement: how many pods, in which AZ, with which VPN inside CIDRs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from microseg.errors import ExhaustedError, Problem
+from microseg.model import Settings
+from microseg.netaddr import fmt, parse_network, span
+from microseg.state import PodAlloc
+
+# AWS reserves these inside CIDRs; we also start at 169.254.10.0 to leave the low /30s alone.
+INSIDE_POOL = ("169.254.10.0", "169.254.255.252")
+INSIDE_RESERVED = (("169.254.0.0", 21), ("169.254.169.252", 30))  # 0.0/21 covers 0.0-5.3
+
+
+@dataclass(frozen=True, slots=True)
+class FleetSize:
+    capacity_mbps: float
+    total_mbps: float
+    required: int
+    spares: int
+    total: int
+    per_az: dict[str, int]
+
+
+def size_fleet(total_mbps: float, settings: Settings) -> tuple[int, int]:
+    """(required, total). Total = required + spares, raised to the fewest pods that survive an AZ loss."""
+    required = max(1, math.ceil(total_mbps / settings.pod_capacity_mbps - 1e-9))
+    total = required + settings.spare_pods
+    azs = len(settings.azs)
+    if settings.survive_az_loss and azs > 1:
+        while total - math.ceil(total / azs) < required:
+            total += 1
+    return required, total
+
+
+def place_pods(total: int, settings: Settings, locked: dict[int, PodAlloc]) -> dict[int, PodAlloc]:
+    """Spread ``total`` pods evenly; existing pods keep AZ and index, new ones take the lowest free index."""
+    azs = list(settings.azs)
+    current: dict[str, list[int]] = {az: [] for az in azs}
+    for index, pod in sorted(locked.items()):
+        if pod.az in current:
+            current[pod.az].append(index)
+    base, extra = divmod(total, len(azs))
+    # The AZs that get one more pod are those already holding the most, so nothing moves needlessly.
+    ranked = sorted(azs, key=lambda az: (-len(current[az]), azs.index(az)))
+    target = {az: base + (1 if az in ranked[:extra] else 0) for az in azs}
+    keep: dict[int, str] = {}
+    for az in azs:
+        for index in current[az][: target[az]]:
+            keep[index] = az
+    free = (i for i in range(1, total + len(locked) + 2) if i not in keep)
+    placed = {i: locked[i] for i in keep}
+    for az in azs:
+        for _ in range(target[az] - min(len(current[az]), target[az])):
+            i = next(free)
+            placed[i] = PodAlloc(i, az, ("", ""))
+    return dict(sorted(placed.items()))
+
+
+def assign_tunnels(pods: dict[int, PodAlloc], settings: Settings) -> dict[int, PodAlloc]:
+    """Two unique /30s per pod from 169.254.0.0/16, never AWS's reserved ones; kept ones stay."""
+    taken = {t for p in pods.values() for t in p.tunnel_inside_cidrs if t}
+    start = parse_network(INSIDE_POOL[0] + "/30")[0]
+    end = parse_network(INSIDE_POOL[1] + "/30")[0]
+    reserved = [span(*parse_network(f"{a}/{p}")) for a, p in INSIDE_RESERVED]
+    cursor = start
+    out: dict[int, PodAlloc] = {}
+
+    def next_free() -> str:
+        nonlocal cursor
+        while cursor <= end:
+            cidr = fmt(cursor, 30)
+            blocked = any(lo <= cursor < hi for lo, hi in reserved)
+            cursor += 4
+            if not blocked and cidr not in taken:
+                taken.add(cidr)
+                return cidr
+        raise ExhaustedError(
+            [Problem(settings.file, 0, "pods", "no free VPN inside /30 left in 169.254.0.0/16")]
+        )
+
+    for index, pod in pods.items():
+        if all(pod.tunnel_inside_cidrs):
+            out[index] = pod
+        else:
+            out[index] = PodAlloc(index, pod.az, (next_free(), next_free()))
+    return out

@@ -1,0 +1,1 @@
+"""The edges: reading files, the lock and the output directory, and running Graphviz."""

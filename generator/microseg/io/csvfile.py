@@ -1,0 +1,65 @@
+"""CSV rows with their line numbers: any column order, CRLF, blank lines, quoted fields."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from microseg.errors import Collector
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    header: tuple[str, ...]  # lower-cased, stripped
+    header_line: int
+    rows: list[tuple[int, dict[str, str]]]  # (line, {column: stripped value})
+
+
+def read_table(text: str, label: str, known: tuple[str, ...], problems: Collector) -> Table | None:
+    """Parse CSV text. Unknown columns are warnings; ragged rows and duplicate headers are errors."""
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
+    header: list[str] | None = None
+    header_line = 0
+    rows: list[tuple[int, dict[str, str]]] = []
+    line = 1
+    try:
+        for record in reader:
+            start, line = line, reader.line_num + 1
+            if not record or all(not cell.strip() for cell in record):
+                continue  # blank line (or a line of empty separators)
+            if header is None:
+                header = [cell.strip().lower() for cell in record]
+                header_line = start
+                _check_header(header, start, label, known, problems)
+                continue
+            if len(record) != len(header):
+                problems.error(
+                    label,
+                    start,
+                    "-",
+                    f"row has {len(record)} fields but the header has {len(header)} (ragged row)",
+                )
+                continue
+            rows.append((start, {h: v.strip() for h, v in zip(header, record, strict=True) if h}))
+    except csv.Error as exc:
+        problems.error(label, reader.line_num, "-", f"malformed CSV: {exc}")
+        return None
+    if header is None:
+        problems.error(label, 0, "-", "file is empty")
+        return None
+    return Table(tuple(header), header_line, rows)
+
+
+def _check_header(
+    header: list[str], line: int, label: str, known: tuple[str, ...], problems: Collector
+) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(header, 1):
+        if not name:
+            problems.error(label, line, f"#{i}", "empty column name in the header")
+        elif name in seen:
+            problems.error(label, line, name, "duplicate column")
+        elif name not in known:
+            problems.warn(label, line, name, "unknown column, ignored")
+        seen.add(name)

@@ -1,0 +1,111 @@
+"""The validated inputs: plain frozen dataclasses, no behaviour beyond small derived values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Prices:
+    source: str = "AWS public price list, us-east-1 on-demand, checked 2026-11"
+    hours_per_month: float = 730.0
+    tgw_attachment_hour: float = 0.05
+    tgw_data_per_gb: float = 0.02
+    vpn_connection_hour: float = 0.05
+    public_ipv4_hour: float = 0.005
+    interface_endpoint_hour: float = 0.01
+    interface_endpoint_per_gb: float = 0.01
+    internet_egress_per_gb: float = 0.09
+    instance_hour: dict[str, float] = field(
+        default_factory=lambda: {"c6in.large": 0.1134, "c6in.xlarge": 0.2268, "t3.small": 0.0208}
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything in microseg.toml; defaults are the documented ones (docs/generator.md)."""
+
+    name: str = "microseg"
+    region: str = "us-east-1"
+    azs: tuple[str, ...] = ("us-east-1a", "us-east-1b", "us-east-1c")
+    default_workload_azs: int = 3
+    network_account_id: str | None = None
+    workload_supernet: str = "10.64.0.0/10"
+    core_cidr: str = "10.0.0.0/20"
+    pod_capacity_mbps: float = 2500.0
+    spare_pods: int = 1
+    survive_az_loss: bool = True
+    asn_pools: tuple[tuple[int, int], ...] = ((64512, 65534), (4200000000, 4294967294))
+    asn_used_elsewhere: frozenset[int] = frozenset()
+    asn_pins: dict[str, int] = field(default_factory=dict)
+    instance_types: dict[str, str] = field(
+        default_factory=lambda: {"vpn": "c6in.large", "fw": "c6in.large", "nat": "t3.small"}
+    )
+    prices: Prices = field(default_factory=Prices)
+    tags: dict[str, str] = field(default_factory=lambda: {"managed-by": "microseg"})
+    allowed_domains: tuple[str, ...] = (".amazonaws.com",)
+    interface_endpoints: tuple[str, ...] = ("ec2messages", "logs", "monitoring", "ssm", "ssmmessages")
+    tgw_passes: int = 2
+    internet_fraction: float = 1.0
+    quota_vpn_connections: int = 50
+    quota_customer_gateways: int = 50
+    quota_routes_per_cgw: int = 100
+    quota_tgw_attachments: int = 5000
+    quota_sg_rules: int = 60
+    # Where each settings key was written (for file:line: column messages about cross-checks).
+    file: str = "<defaults>"
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def line_of(self, key: str) -> int:
+        return self.lines.get(key, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    name: str
+    line: int
+    bandwidth_mbps: float
+    azs: int
+    vpc_prefix: int | None  # from prefix_length or hosts; None when only a cidr pin sizes it
+    hosts: int | None
+    prefix_explicit: bool
+    internet_egress: bool = False
+    cidr: str | None = None
+    account_id: str | None = None
+    environment: str = ""
+    owner: str = ""
+    cost_center: str = ""
+    monthly_gb: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, eq=True)
+class Endpoint:
+    """One side of a flow: a workload, a CIDR or the internet."""
+
+    kind: str  # "workload" | "cidr" | "internet"
+    value: str  # workload name, canonical CIDR, or "internet"
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    line: int
+    source: Endpoint
+    destination: Endpoint
+    protocol: str  # tcp | udp | icmp | any
+    from_port: int
+    to_port: int
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    file: str
+    workloads: tuple[Workload, ...]
+    # Every name written in the file, valid row or not, so flows do not report a second error.
+    names: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class FlowSet:
+    file: str
+    flows: tuple[Flow, ...]

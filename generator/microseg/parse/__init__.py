@@ -1,0 +1,1 @@
+"""Turn raw inputs (CSV rows, TOML tables) into validated model objects, collecting every problem."""

@@ -1,0 +1,103 @@
+"""The pure core: validated inputs + the previous lock -> a complete Plan (no I/O here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from microseg import validate
+from microseg.allocate.asn import allocate_asns
+from microseg.allocate.core import CoreLayout, layout_core
+from microseg.allocate.pods import FleetSize, assign_tunnels, place_pods, size_fleet
+from microseg.allocate.workloads import allocate_workloads
+from microseg.cost import estimate
+from microseg.errors import Collector, Problem
+from microseg.model import FlowSet, Inventory, Settings, Workload
+from microseg.policy import Policy, build_policy
+from microseg.state import LockState, PodAlloc, VpcAlloc
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    settings: Settings
+    workloads: dict[str, Workload]  # sorted by name
+    allocations: dict[str, VpcAlloc]  # sorted by name
+    tombstones: dict[str, VpcAlloc]
+    released: tuple[str, ...]
+    asn: dict[str, int]
+    fleet: FleetSize
+    pods: dict[int, PodAlloc]
+    core: CoreLayout
+    policy: Policy
+    cost: dict[str, object]
+    qos: dict[str, float]
+    warnings: list[Problem] = field(default_factory=list)
+
+    def lock(self) -> LockState:
+        return LockState(self.settings.core_cidr, self.allocations, self.tombstones, self.asn, self.pods)
+
+
+def build_plan(
+    settings: Settings,
+    inventory: Inventory,
+    flows: FlowSet | None,
+    lock: LockState,
+    release: tuple[str, ...] = (),
+    lock_file: str = "microseg.lock.json",
+    problems: Collector | None = None,
+) -> Plan:
+    """Raises InputError (exit 1) or ExhaustedError (exit 3); warnings end up in Plan.warnings."""
+    problems = problems or Collector()
+    flows = flows or FlowSet("flows.csv", ())
+    workloads = {w.name: w for w in sorted(inventory.workloads, key=lambda w: w.name)}
+    validate.check_lock(settings, lock, lock_file, problems)
+    validate.check_flows(flows, workloads, problems)
+    problems.raise_if_errors()
+
+    alloc = allocate_workloads(inventory.workloads, settings, lock, release, inventory.file, problems)
+    asn = allocate_asns(settings, lock.asn, problems)
+    problems.raise_if_errors()
+    allocations = dict(sorted(alloc.workloads.items()))
+    validate.check_supernet(settings, allocations, workloads, inventory.file, problems)
+
+    total_mbps = sum(w.bandwidth_mbps for w in workloads.values())
+    required, total = size_fleet(total_mbps, settings)
+    pods = assign_tunnels(place_pods(total, settings, lock.pods), settings)
+    core = layout_core(settings, list(pods))
+    per_az = {az: sum(1 for p in pods.values() if p.az == az) for az in settings.azs}
+    fleet = FleetSize(settings.pod_capacity_mbps, total_mbps, required, settings.spare_pods, total, per_az)
+    qos = {name: round(w.bandwidth_mbps / required, 3) for name, w in workloads.items()}
+    for name, w in workloads.items():
+        if w.bandwidth_mbps / required > settings.pod_capacity_mbps:
+            problems.warn(
+                inventory.file,
+                w.line,
+                "bandwidth_mbps",
+                f"{name}'s share per pod ({qos[name]} Mbps) exceeds one pod's capacity",
+            )
+
+    cidrs = {name: a.cidr for name, a in allocations.items()}
+    policy = build_policy(flows, cidrs, core.internal_block)
+    cost = estimate(settings, list(workloads.values()), total)
+    validate.quota_warnings(
+        settings,
+        total,
+        len(allocations) + 1,
+        len(allocations),
+        policy.ingress,
+        problems,  # type: ignore[arg-type]
+    )
+    return Plan(
+        settings=settings,
+        workloads=workloads,
+        allocations=allocations,
+        tombstones=dict(sorted(alloc.tombstones.items())),
+        released=alloc.released,
+        asn=asn,
+        fleet=fleet,
+        pods=pods,
+        core=core,
+        policy=policy,
+        cost=cost,
+        qos=qos,
+        warnings=sorted(set(problems.warnings), key=lambda p: (p.file, p.line, p.column, p.message)),
+    )

@@ -1,0 +1,113 @@
+"""Approved flows -> the default-deny policy: firewall rules for every pod and workload security-group rules.
+
+East-west traffic reaches a workload after the fw SNATs it to its own internal address, so a
+workload's security group admits the core's internal block (not the original source) on exactly
+the approved protocols and ports; the fw keeps the per-source decision and logs the original source.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+from microseg.model import Endpoint, FlowSet
+from microseg.netaddr import cidr_span
+from microseg.render.jsonfmt import Record
+
+ANY = "0.0.0.0/0"
+_SG_DESC = re.compile(r"[^A-Za-z0-9. _:/()#,@\[\]+=&;{}!$*-]")  # what AWS accepts in a rule description
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    flows: list[dict[str, object]]  # tfvars "flows"
+    ingress: dict[str, list[dict[str, object]]]  # workload -> tfvars "ingress_rules"
+
+
+def flow_id(i: int, count: int) -> str:
+    return f"f{i:0{max(3, len(str(count)))}d}"
+
+
+def build_policy(
+    flows: FlowSet,
+    cidrs: dict[str, str],
+    internal_block: str,
+) -> Policy:
+    locator = _Locator(cidrs)
+    out: list[dict[str, object]] = []
+    rules: dict[str, dict[tuple[str, int, int, str], list[str]]] = {}
+    width = max(3, len(str(len(flows.flows))))
+    for i, f in enumerate(flows.flows, 1):
+        src, dst = _cidrs(f.source, cidrs), _cidrs(f.destination, cidrs)
+        out.append(
+            Record(
+                {
+                    "id": f"f{i:0{width}d}",
+                    "source": f.source.value,
+                    "destination": f.destination.value,
+                    "source_cidrs": src,
+                    "destination_cidrs": dst,
+                    "protocol": f.protocol,
+                    "from_port": f.from_port,
+                    "to_port": f.to_port,
+                    "reference": f.reference,
+                }
+            )
+        )
+        for target in locator.owners(f.destination):
+            same_vpc = f.source.kind == "workload" and f.source.value == target
+            cidr = cidrs[target] if same_vpc else internal_block
+            key = (f.protocol, f.from_port, f.to_port, cidr)
+            rules.setdefault(target, {}).setdefault(key, []).append(
+                f"{f.reference} {f.source.value} to {f.destination.value}"
+            )
+    ingress: dict[str, list[dict[str, object]]] = {}
+    for target, by_key in rules.items():
+        ingress[target] = [
+            Record(
+                protocol="-1" if proto == "any" else proto,
+                from_port=lo,
+                to_port=hi,
+                cidr=cidr,
+                description=_describe(descs),
+            )
+            for (proto, lo, hi, cidr), descs in sorted(by_key.items())
+        ]
+    return Policy(out, ingress)
+
+
+def _cidrs(e: Endpoint, cidrs: dict[str, str]) -> list[str]:
+    if e.kind == "workload":
+        return [cidrs[e.value]]
+    if e.kind == "internet":
+        return [ANY]
+    return [e.value]
+
+
+def _describe(descs: list[str]) -> str:
+    text = _SG_DESC.sub("_", descs[0])
+    if len(descs) > 1:
+        text += f" (+{len(descs) - 1} more)"
+    return text[:255]
+
+
+class _Locator:
+    """Which workload a flow destination lands in: by name, or by a CIDR inside it (sorted, bisect)."""
+
+    def __init__(self, cidrs: dict[str, str]) -> None:
+        spans = sorted((*cidr_span(c), name) for name, c in cidrs.items())
+        self.starts = [s for s, _, _ in spans]
+        self.spans = spans
+
+    def owners(self, e: Endpoint) -> list[str]:
+        if e.kind == "workload":
+            return [e.value]
+        if e.kind == "internet":
+            return []
+        lo, hi = cidr_span(e.value)
+        # Only a CIDR inside one workload addresses that workload; wider ones (0.0.0.0/0) address none.
+        i = bisect.bisect_right(self.starts, lo) - 1
+        if i >= 0 and hi <= self.spans[i][1]:
+            return [self.spans[i][2]]
+        return []

@@ -1,0 +1,31 @@
+"""LockState <-> the JSON document kept in microseg.lock.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from microseg.render.jsonfmt import Record
+from microseg.state import LOCK_VERSION, LockState, VpcAlloc
+
+
+def render_lock(lock: LockState) -> dict[str, Any]:
+    return {
+        "version": LOCK_VERSION,
+        "core_cidr": lock.core_cidr,
+        "asn": dict(lock.asn),
+        "workloads": {n: _vpc(a) for n, a in lock.workloads.items()},
+        "tombstones": {n: _vpc(a) for n, a in lock.tombstones.items()},
+        "pods": {
+            p.name: Record(index=p.index, az=p.az, tunnel_inside_cidrs=list(p.tunnel_inside_cidrs))
+            for p in lock.pods.values()
+        },
+    }
+
+
+def _vpc(a: VpcAlloc) -> dict[str, Any]:
+    return {
+        "cidr": a.cidr,
+        "subnet_prefix": a.subnet_prefix,
+        "pinned": a.pinned,
+        "subnets": {az: Record(workload=w, attachment=t) for az, (w, t) in a.subnets.items()},
+    }

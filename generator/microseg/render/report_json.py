@@ -1,0 +1,94 @@
+"""report.json: the machine-readable report (other tools and acceptance checks read it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from microseg.plan import Plan
+from microseg.render.jsonfmt import Record
+
+
+def firewall_policy(plan: Plan) -> dict[str, Any]:
+    """The same ordered rule set on every pod (ECMP may send any flow to any pod), default deny last;
+    per pod only the SNAT address differs. Rules name their endpoints; the CIDRs are in "workloads"
+    and in the tfvars flows (repeating them here would double the report at 50k flows)."""
+    rules = [
+        Record(
+            id=f["id"],
+            action="accept",
+            source=f["source"],
+            destination=f["destination"],
+            protocol=f["protocol"],
+            from_port=f["from_port"],
+            to_port=f["to_port"],
+            snat="public" if f["destination"] == "internet" else "internal",
+            reference=f["reference"],
+        )
+        for f in plan.policy.flows
+    ]
+    rules.append(Record(id="default", action="drop", reference="default-deny"))
+    return {
+        "default_action": "drop",
+        "rules": rules,
+        "pods": {
+            p.name: Record(
+                az=p.az, snat_internal_ip=plan.core.fw_internal_ip(p.az, p.index), rules=len(rules)
+            )
+            for p in plan.pods.values()
+        },
+    }
+
+
+def render_report_json(plan: Plan) -> dict[str, Any]:
+    s = plan.settings
+    return {
+        "name": s.name,
+        "region": s.region,
+        "workload_supernet": s.workload_supernet,
+        "workloads": {
+            name: {
+                "cidr": plan.allocations[name].cidr,
+                "azs": w.azs,
+                "pinned": plan.allocations[name].pinned,
+                "internet_egress": w.internet_egress,
+                "bandwidth_mbps": w.bandwidth_mbps,
+                "qos_mbps_per_pod": plan.qos[name],
+                "account_id": w.account_id,
+                "environment": w.environment,
+                "owner": w.owner,
+                "cost_center": w.cost_center,
+                "monthly_gb": w.monthly_gb,
+            }
+            for name, w in plan.workloads.items()
+        },
+        "tombstones": {name: a.cidr for name, a in plan.tombstones.items()},
+        "released": list(plan.released),
+        "core": {
+            "cidr": plan.core.cidr,
+            "internal_block": plan.core.internal_block,
+            "subnets": {az: Record(v) for az, v in plan.core.subnets.items()},
+        },
+        "asn": dict(plan.asn),
+        "pods": {
+            "capacity_mbps": plan.fleet.capacity_mbps,
+            "promised_mbps": plan.fleet.total_mbps,
+            "required": plan.fleet.required,
+            "spares": plan.fleet.spares,
+            "total": plan.fleet.total,
+            "survive_az_loss": s.survive_az_loss,
+            "per_az": plan.fleet.per_az,
+            "fleet": {
+                p.name: Record(
+                    index=p.index,
+                    az=p.az,
+                    bridge_cidr=plan.core.bridge(p.index),
+                    tunnel_inside_cidrs=list(p.tunnel_inside_cidrs),
+                )
+                for p in plan.pods.values()
+            },
+        },
+        "vpn_inside_cidrs": [t for p in plan.pods.values() for t in p.tunnel_inside_cidrs],
+        "firewall": firewall_policy(plan),
+        "cost": plan.cost,
+        "warnings": [str(w) for w in plan.warnings],
+    }

@@ -1,0 +1,45 @@
+"""The allocation state kept between runs (what microseg.lock.json holds)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LOCK_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class VpcAlloc:
+    """A workload VPC's addresses. Subnets map AZ -> (workload subnet, attachment /28)."""
+
+    cidr: str
+    subnet_prefix: int
+    subnets: dict[str, tuple[str, str]]
+    pinned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PodAlloc:
+    index: int
+    az: str
+    tunnel_inside_cidrs: tuple[str, str]
+
+    @property
+    def name(self) -> str:
+        return pod_name(self.index)
+
+
+def pod_name(index: int) -> str:
+    return f"pod-{index:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class LockState:
+    core_cidr: str | None = None
+    workloads: dict[str, VpcAlloc] = field(default_factory=dict)
+    tombstones: dict[str, VpcAlloc] = field(default_factory=dict)
+    asn: dict[str, int] = field(default_factory=dict)
+    pods: dict[int, PodAlloc] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.workloads or self.tombstones or self.asn or self.pods)

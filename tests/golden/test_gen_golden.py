@@ -1,0 +1,49 @@
+"""Golden files for report.md and the tfvars, generated from examples/. Regenerate deliberately with
+MICROSEG_UPDATE_GOLDEN=1 and review the diff like any other change."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from microseg.cli import app
+from typer.testing import CliRunner
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parent / "data"
+UPDATE = os.environ.get("MICROSEG_UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("golden") / "out"
+    ex = REPO / "examples"
+    r = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            str(ex / "inventory.csv"),
+            "--flows",
+            str(ex / "flows.csv"),
+            "--settings",
+            str(ex / "microseg.toml"),
+            "--out",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    return out
+
+
+@pytest.mark.parametrize("name", ["report.md", "microseg.auto.tfvars.json", "report.json"])
+def test_golden(generated: Path, name: str) -> None:
+    actual = (generated / name).read_text(encoding="utf-8")
+    golden = DATA / name
+    if UPDATE:
+        DATA.mkdir(exist_ok=True)
+        golden.write_text(actual, encoding="utf-8")
+    assert golden.exists(), f"missing {golden}; run with MICROSEG_UPDATE_GOLDEN=1"
+    assert actual == golden.read_text(encoding="utf-8"), (
+        f"{name} differs; rerun with MICROSEG_UPDATE_GOLDEN=1 if intended"
+    )
