@@ -80,8 +80,11 @@ build_tflint() {
   fi
   if [ ! -x "$TFLINT_PLUGIN_DIR/tflint-ruleset-aws" ]; then
     mkdir -p "$TFLINT_PLUGIN_DIR"
-    GOBIN="$TFLINT_PLUGIN_DIR" build_with_progress "tflint-ruleset-aws $TFLINT_RULESET_AWS_VERSION" "$TFLINT_PLUGIN_DIR/build.log" \
-      go install -v -trimpath "github.com/terraform-linters/tflint-ruleset-aws@v$TFLINT_RULESET_AWS_VERSION"
+    # Built from the downloaded module: `go install mod@v` asks the proxy for the module's version
+    # list to check deprecation, and the proxy refuses that list for this module.
+    local src; src=$(module_dir github.com/terraform-linters/tflint-ruleset-aws "v$TFLINT_RULESET_AWS_VERSION")
+    (cd "$src" && build_with_progress "tflint-ruleset-aws $TFLINT_RULESET_AWS_VERSION" "$TFLINT_PLUGIN_DIR/build.log" \
+      go build -v -trimpath -o "$TFLINT_PLUGIN_DIR/tflint-ruleset-aws" .)
   fi
 }
 
