@@ -26,7 +26,7 @@ install_venv() {
     local cons="$VENV/constraints.txt"
     grep -E '^PY_[A-Z_]+=' "$REPO_ROOT/toolchain/versions.env" | sed -E 's/^PY_([A-Z_]+)=(.*)$/\1==\2/' \
       | tr 'A-Z_' 'a-z-' >"$cons"
-    "$VENV/bin/pip" install -q --upgrade pip
+    "$VENV/bin/pip" install -q -c "$cons" setuptools wheel
     # Dependencies only: the project itself is installed editable from whichever clone runs this.
     "$VENV/bin/pip" install -q -c "$cons" $(python3 - "$REPO_ROOT/pyproject.toml" <<'PY'
 import sys, tomllib

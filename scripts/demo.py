@@ -24,7 +24,7 @@ def step(msg: str) -> None:
 def start_moto(port: int, logfile: Path) -> subprocess.Popen[bytes]:
     import urllib.request
 
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+    proc = subprocess.Popen([sys.executable, str(REPO / "tests/motoserver.py"), "-H", "127.0.0.1", "-p", str(port)],
                             stdout=logfile.open("wb"), stderr=subprocess.STDOUT)
     for _ in range(300):
         try:

@@ -11,7 +11,8 @@ cd "$REPO_ROOT"
 start=$SECONDS
 if [ $# -gt 0 ]; then exec python -m pytest "$@"; fi
 
-workers="${MICROSEG_TEST_WORKERS:-2}"
+# Apply tests mostly wait on provider waiters, so more workers than cores pays off.
+workers="${MICROSEG_TEST_WORKERS:-4}"
 log "tests: unit, property, static, plan, apply (-n $workers)"
 python -m pytest -n "$workers" --dist loadfile -m "not lab" tests  # exit 5 = nothing collected: a failure
 if [ "$(id -u)" = 0 ]; then

@@ -47,7 +47,7 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
     port = _free_port()
     log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, str(Path(__file__).parent / "motoserver.py"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=log, stderr=subprocess.STDOUT,
     )
     endpoint = f"http://127.0.0.1:{port}"
@@ -133,6 +133,13 @@ def tfroot(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-u
         return TfRoot(REPO / rel, tmp_path / rel.replace("/", "_"), env or {})
 
     return make
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    from motoserver import EMULATOR_FIXES
+
+    target = "real AWS (MICROSEG_REAL_AWS=1)" if REAL_AWS else "moto on 127.0.0.1"
+    return [f"apply target: {target}"] + [f"moto fidelity fix {k}: {v}" for k, v in EMULATOR_FIXES.items()]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 TOFU = os.environ.get("MICROSEG_TOFU", "tofu")
 TIMEOUT = int(os.environ.get("MICROSEG_TOFU_TIMEOUT", "1200"))
+# MICROSEG_TOFU_STREAM=1 echoes apply/destroy progress live to stderr (the demo and debugging).
+STREAM = os.environ.get("MICROSEG_TOFU_STREAM") == "1"
 
 
 class TofuError(AssertionError):
@@ -64,10 +67,11 @@ class TfRoot:
     # --- raw calls -------------------------------------------------------------------------
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, **self.env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
-        proc = subprocess.run(
-            [TOFU, f"-chdir={self.dir}", *args],
-            env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False,
-        )
+        cmd = [TOFU, f"-chdir={self.dir}", *args]
+        if STREAM and args and args[0] in ("apply", "destroy"):
+            proc = _run_streaming(cmd, env)
+        else:
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False)
         if check and proc.returncode not in (0,):
             raise TofuError(f"tofu {' '.join(args)} failed ({proc.returncode}) in {self.src}:\n{proc.stderr[-6000:]}\n{proc.stdout[-3000:]}")
         return proc
@@ -134,6 +138,17 @@ class TfRoot:
         self.run("destroy", "-no-color", "-input=false", "-auto-approve", *self._var_args(vars, var_files))
         left = self.run("state", "list").stdout.split()
         assert not left, f"destroy left resources in state: {left}"
+
+
+def _run_streaming(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        print(f"    {line.rstrip()}", file=sys.stderr, flush=True)
+    stderr = proc.stderr.read() if proc.stderr else ""
+    return subprocess.CompletedProcess(cmd, proc.wait(timeout=TIMEOUT), "".join(lines), stderr)
 
 
 def _changed_attrs(rc: dict[str, Any]) -> str:

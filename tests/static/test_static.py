@@ -58,9 +58,10 @@ def test_tflint_aws_ruleset_is_loaded(tmp_path: Path) -> None:
     assert "aws_instance_invalid_type" in lint.stdout, lint.stdout + lint.stderr
 
 
-def test_checkov() -> None:
+@pytest.mark.parametrize("tree", ["modules", "examples"])
+def test_checkov(tree: str) -> None:
     proc = _run(["checkov", "--quiet", "--compact", "--framework", "terraform", "--output", "json",
-                 "--download-external-modules", "false", "-d", "modules", "-d", "examples"])
+                 "--download-external-modules", "false", "-d", tree])
     reports = json.loads(proc.stdout or "[]")
     reports = reports if isinstance(reports, list) else [reports]
     failed = [
