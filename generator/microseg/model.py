@@ -39,7 +39,7 @@ class Settings:
     asn_used_elsewhere: frozenset[int] = frozenset()
     asn_pins: dict[str, int] = field(default_factory=dict)
     instance_types: dict[str, str] = field(
-        default_factory=lambda: {"vpn": "c6in.large", "fw": "c6in.large", "nat": "t3.small"}
+        default_factory=lambda: {"vpn": "c6in.large", "fw": "c6in.xlarge", "nat": "t3.small"}
     )
     prices: Prices = field(default_factory=Prices)
     tags: dict[str, str] = field(default_factory=lambda: {"managed-by": "microseg"})
