@@ -1,0 +1,372 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.region
+
+  tiers = {
+    public     = { for az, s in var.subnets : az => s.public }
+    internal   = { for az, s in var.subnets : az => s.internal }
+    management = { for az, s in var.subnets : az => s.management }
+    tgw        = { for az, s in var.subnets : az => s.tgw }
+  }
+  subnets = merge([
+    for tier, by_az in local.tiers : { for az, cidr in by_az : "${tier}-${az}" => { tier = tier, az = az, cidr = cidr } }
+  ]...)
+
+  endpoints = var.enable_interface_endpoints ? toset(var.interface_endpoints) : toset([])
+
+  create_kms_key     = var.enable_flow_log && var.flow_log_kms_key_arn == null
+  flow_log_group     = "/aws/vpc-flow-logs/${var.name}"
+  flow_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.flow_log_group}"
+}
+
+################################################################################
+# VPC, default security group, internet gateway
+################################################################################
+
+resource "aws_vpc" "this" {
+  cidr_block           = var.cidr
+  enable_dns_support   = true
+  enable_dns_hostnames = true
+
+  tags = merge(var.tags, { Name = var.name })
+}
+
+# Adopt the default security group and strip every rule, so nothing can use it by accident.
+resource "aws_default_security_group" "this" {
+  vpc_id = aws_vpc.this.id
+
+  tags = merge(var.tags, { Name = "${var.name}-default-deny" })
+}
+
+resource "aws_internet_gateway" "this" {
+  vpc_id = aws_vpc.this.id
+
+  tags = merge(var.tags, { Name = var.name })
+}
+
+################################################################################
+# Subnets: public, internal, management and tgw per AZ; a /28 bridge per pod
+################################################################################
+
+resource "aws_subnet" "this" {
+  for_each = local.subnets
+
+  vpc_id            = aws_vpc.this.id
+  availability_zone = each.value.az
+  cidr_block        = each.value.cidr
+  # Public addresses are EIPs attached on purpose, never handed out by the subnet.
+  map_public_ip_on_launch = false
+
+  tags = merge(var.tags, { Name = "${var.name}-${each.key}", tier = each.value.tier })
+}
+
+resource "aws_subnet" "bridge" {
+  for_each = var.pods
+
+  vpc_id                  = aws_vpc.this.id
+  availability_zone       = each.value.az
+  cidr_block              = each.value.bridge_cidr
+  map_public_ip_on_launch = false
+
+  tags = merge(var.tags, { Name = "${var.name}-bridge-${each.key}", tier = "bridge", pod = each.key })
+}
+
+################################################################################
+# Route tables
+################################################################################
+
+# public: 0.0.0.0/0 -> IGW (the fw's SNAT to the internet, the vpn instances' IPsec endpoints, the NAT instance).
+resource "aws_route_table" "public" {
+  vpc_id = aws_vpc.this.id
+
+  tags = merge(var.tags, { Name = "${var.name}-public" })
+}
+
+resource "aws_route" "public_default" {
+  route_table_id         = aws_route_table.public.id
+  destination_cidr_block = "0.0.0.0/0"
+  gateway_id             = aws_internet_gateway.this.id
+}
+
+# internal: the workload pool -> TGW (east-west after the fw SNATs to its internal address). No default route.
+resource "aws_route_table" "internal" {
+  vpc_id = aws_vpc.this.id
+
+  tags = merge(var.tags, { Name = "${var.name}-internal" })
+}
+
+resource "aws_route" "internal_workloads" {
+  route_table_id         = aws_route_table.internal.id
+  destination_cidr_block = var.workload_supernet
+  transit_gateway_id     = var.transit_gateway_id
+
+  depends_on = [aws_ec2_transit_gateway_vpc_attachment.this]
+}
+
+# management: routes are owned by modules/management (0.0.0.0/0 -> NAT instance); none reach the workloads.
+resource "aws_route_table" "management" {
+  vpc_id = aws_vpc.this.id
+
+  tags = merge(var.tags, { Name = "${var.name}-management" })
+}
+
+# tgw: the attachment ENIs need only the local route.
+resource "aws_route_table" "tgw" {
+  vpc_id = aws_vpc.this.id
+
+  tags = merge(var.tags, { Name = "${var.name}-tgw" })
+}
+
+locals {
+  tier_route_tables = {
+    public     = aws_route_table.public.id
+    internal   = aws_route_table.internal.id
+    management = aws_route_table.management.id
+    tgw        = aws_route_table.tgw.id
+  }
+}
+
+resource "aws_route_table_association" "this" {
+  for_each = local.subnets
+
+  subnet_id      = aws_subnet.this[each.key].id
+  route_table_id = local.tier_route_tables[each.value.tier]
+}
+
+# bridge: one table per pod, so each pod's 0.0.0.0/0 points at its own fw.
+resource "aws_route_table" "bridge" {
+  for_each = var.pods
+
+  vpc_id = aws_vpc.this.id
+
+  tags = merge(var.tags, { Name = "${var.name}-bridge-${each.key}", pod = each.key })
+}
+
+resource "aws_route_table_association" "bridge" {
+  for_each = var.pods
+
+  subnet_id      = aws_subnet.bridge[each.key].id
+  route_table_id = aws_route_table.bridge[each.key].id
+}
+
+resource "aws_route" "bridge_default" {
+  for_each = var.create_bridge_default_routes ? var.pods : {}
+
+  route_table_id         = aws_route_table.bridge[each.key].id
+  destination_cidr_block = "0.0.0.0/0"
+  network_interface_id   = var.fw_bridge_eni_ids[each.key]
+
+  lifecycle {
+    precondition {
+      condition     = contains(keys(var.fw_bridge_eni_ids), each.key)
+      error_message = "fw_bridge_eni_ids has no ENI for pod ${each.key}."
+    }
+  }
+}
+
+################################################################################
+# Core Transit Gateway attachment
+################################################################################
+
+resource "aws_ec2_transit_gateway_vpc_attachment" "this" {
+  transit_gateway_id = var.transit_gateway_id
+  vpc_id             = aws_vpc.this.id
+  subnet_ids         = [for az in sort(keys(var.subnets)) : aws_subnet.this["tgw-${az}"].id]
+  dns_support        = "enable"
+  # Appliance mode: the TGW hashes each flow once and sends both directions through the attachment ENI of
+  # the same AZ for the flow's lifetime. The fw instances in this VPC are stateful and spread over AZs; without
+  # it the TGW prefers the source's AZ per direction, so a reply could enter the VPC in another AZ than
+  # its request and cross AZs asymmetrically around the inspecting fw.
+  appliance_mode_support = "enable"
+
+  # The caller associates the attachment with the `core` route table (modules/transit-gateway).
+  transit_gateway_default_route_table_association = false
+  transit_gateway_default_route_table_propagation = false
+
+  tags = merge(var.tags, { Name = var.name })
+}
+
+################################################################################
+# Interface endpoints (internal subnets), reachable on 443 from the core VPC only
+################################################################################
+
+resource "aws_security_group" "endpoints" {
+  count = var.enable_interface_endpoints ? 1 : 0
+
+  name_prefix = "${var.name}-endpoints-"
+  description = "Interface endpoints: HTTPS from the core VPC only"
+  vpc_id      = aws_vpc.this.id
+
+  tags = merge(var.tags, { Name = "${var.name}-endpoints" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "endpoints" {
+  count = var.enable_interface_endpoints ? 1 : 0
+
+  security_group_id = aws_security_group.endpoints[0].id
+  description       = "HTTPS from the core VPC"
+  cidr_ipv4         = var.cidr
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+
+  tags = merge(var.tags, { Name = "${var.name}-endpoints-https" })
+}
+
+resource "aws_vpc_endpoint" "interface" {
+  for_each = local.endpoints
+
+  vpc_id              = aws_vpc.this.id
+  service_name        = "com.amazonaws.${local.region}.${each.key}"
+  vpc_endpoint_type   = "Interface"
+  private_dns_enabled = true
+  subnet_ids          = [for az in sort(keys(var.subnets)) : aws_subnet.this["internal-${az}"].id]
+  security_group_ids  = [aws_security_group.endpoints[0].id]
+
+  tags = merge(var.tags, { Name = "${var.name}-${each.key}" })
+}
+
+################################################################################
+# Flow logs: KMS-encrypted log group, least-privilege delivery role
+################################################################################
+
+data "aws_iam_policy_document" "flow_log_kms" {
+  count = local.create_kms_key ? 1 : 0
+
+  #checkov:skip=CKV_AWS_109:A key policy's Resource "*" means this key only; the account root statement prevents an unmanageable key.
+  #checkov:skip=CKV_AWS_111:A key policy's Resource "*" means this key only; the account root statement prevents an unmanageable key.
+  #checkov:skip=CKV_AWS_356:A key policy's Resource "*" means this key only.
+  statement {
+    sid       = "AccountAdministration"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid = "FlowLogGroupOnly"
+    actions = [
+      "kms:Encrypt*",
+      "kms:Decrypt*",
+      "kms:ReEncrypt*",
+      "kms:GenerateDataKey*",
+      "kms:Describe*",
+    ]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = [local.flow_log_group_arn]
+    }
+  }
+}
+
+resource "aws_kms_key" "flow_log" {
+  count = local.create_kms_key ? 1 : 0
+
+  description             = "VPC flow logs of ${var.name}"
+  enable_key_rotation     = true
+  deletion_window_in_days = 7
+  policy                  = data.aws_iam_policy_document.flow_log_kms[0].json
+
+  tags = merge(var.tags, { Name = "${var.name}-flow-log" })
+}
+
+resource "aws_cloudwatch_log_group" "flow_log" {
+  count = var.enable_flow_log ? 1 : 0
+
+  name              = local.flow_log_group
+  retention_in_days = var.flow_log_retention_in_days
+  kms_key_id        = local.create_kms_key ? aws_kms_key.flow_log[0].arn : var.flow_log_kms_key_arn
+
+  tags = merge(var.tags, { Name = "${var.name}-flow-log" })
+}
+
+data "aws_iam_policy_document" "flow_log_assume" {
+  count = var.enable_flow_log ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["vpc-flow-logs.amazonaws.com"]
+    }
+
+    # Confused-deputy guard: only flow logs of this account may assume the role.
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:vpc-flow-log/*"]
+    }
+  }
+}
+
+resource "aws_iam_role" "flow_log" {
+  count = var.enable_flow_log ? 1 : 0
+
+  name_prefix        = "${substr(var.name, 0, 24)}-flow-log-"
+  assume_role_policy = data.aws_iam_policy_document.flow_log_assume[0].json
+
+  tags = merge(var.tags, { Name = "${var.name}-flow-log" })
+}
+
+data "aws_iam_policy_document" "flow_log" {
+  count = var.enable_flow_log ? 1 : 0
+
+  # Write to this one log group only.
+  statement {
+    actions = [
+      "logs:CreateLogStream",
+      "logs:PutLogEvents",
+      "logs:DescribeLogStreams",
+    ]
+    resources = ["${aws_cloudwatch_log_group.flow_log[0].arn}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "flow_log" {
+  count = var.enable_flow_log ? 1 : 0
+
+  name_prefix = "flow-log-"
+  role        = aws_iam_role.flow_log[0].id
+  policy      = data.aws_iam_policy_document.flow_log[0].json
+}
+
+resource "aws_flow_log" "this" {
+  count = var.enable_flow_log ? 1 : 0
+
+  vpc_id                   = aws_vpc.this.id
+  traffic_type             = "ALL"
+  log_destination_type     = "cloud-watch-logs"
+  log_destination          = aws_cloudwatch_log_group.flow_log[0].arn
+  iam_role_arn             = aws_iam_role.flow_log[0].arn
+  max_aggregation_interval = var.flow_log_max_aggregation_interval
+
+  tags = merge(var.tags, { Name = var.name })
+}

@@ -1,0 +1,111 @@
+output "vpn_instance_id" {
+  description = "ID of the vpn instance."
+  value       = aws_instance.this["vpn"].id
+}
+
+output "fw_instance_id" {
+  description = "ID of the fw instance."
+  value       = aws_instance.this["fw"].id
+}
+
+output "instance_ids" {
+  description = "Instance IDs by role (`vpn`, `fw`)."
+  value       = { for k, i in aws_instance.this : k => i.id }
+}
+
+output "vpn_public_ip" {
+  description = "EIP of the vpn instance (= the customer gateway address)."
+  value       = aws_eip.this["vpn"].public_ip
+}
+
+output "fw_public_ip" {
+  description = "EIP the fw SNATs north-south traffic to."
+  value       = aws_eip.this["fw"].public_ip
+}
+
+output "customer_gateway_id" {
+  description = "ID of the pod's customer gateway."
+  value       = aws_customer_gateway.this.id
+}
+
+output "vpn_connection_id" {
+  description = "ID of the pod's site-to-site VPN connection."
+  value       = aws_vpn_connection.this.id
+}
+
+output "transit_gateway_attachment_id" {
+  description = "The VPN connection's TGW attachment (associated with `core`, propagated into `workloads`)."
+  value       = aws_vpn_connection.this.transit_gateway_attachment_id
+}
+
+output "tunnels" {
+  description = "Both tunnels: outside (TGW endpoint) address and inside addresses. No pre-shared keys."
+  value = [
+    for n, t in local.tunnels : {
+      outside_ip      = local.tunnel_outside_ips[t]
+      inside_cidr     = var.tunnel_inside_cidrs[n]
+      local_inside_ip = cidrhost(var.tunnel_inside_cidrs[n], 2)
+      peer_inside_ip  = cidrhost(var.tunnel_inside_cidrs[n], 1)
+    }
+  ]
+}
+
+output "fw_bridge_network_interface_id" {
+  description = "ENI of the fw in the bridge subnet: the bridge route table's default target."
+  value       = aws_network_interface.this["fw-bridge"].id
+}
+
+output "network_interface_ids" {
+  description = "Every ENI of the pod by key (`vpn-public`, `vpn-bridge`, `fw-management`, `fw-bridge`, `fw-internal`, `fw-public`)."
+  value       = { for k, e in aws_network_interface.this : k => e.id }
+}
+
+output "bridge" {
+  description = "The bridge subnet's fixed addresses: cidr, gateway, fw_ip, vpn_ip."
+  value       = local.bridge
+}
+
+output "fw_internal_ip" {
+  description = "The fw's internal address (east-west SNAT source)."
+  value       = local.fw_internal_ip
+}
+
+output "security_group_ids" {
+  description = "Security group IDs by ENI key."
+  value       = local.eni_security_groups
+}
+
+output "psk_parameter_names" {
+  description = "Names of the SSM SecureStrings holding the tunnel PSKs (the values are never output)."
+  value       = [for t in local.tunnels : aws_ssm_parameter.psk[t].name]
+}
+
+output "health_parameter_name" {
+  description = "Name of the SSM parameter holding the pod's health (written by pod-health, read by the vpn's agent)."
+  value       = aws_ssm_parameter.health.name
+}
+
+output "health_parameter_arn" {
+  description = "ARN of the pod's health parameter (for the pod-health Lambda's write permission)."
+  value       = aws_ssm_parameter.health.arn
+}
+
+output "log_group_name" {
+  description = "Name of the pod's CloudWatch log group."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "log_group_arn" {
+  description = "ARN of the pod's CloudWatch log group."
+  value       = aws_cloudwatch_log_group.this.arn
+}
+
+output "iam_role_arns" {
+  description = "Instance role ARNs by role (`vpn`, `fw`)."
+  value       = { for k, r in aws_iam_role.this : k => r.arn }
+}
+
+output "template_data" {
+  description = "Exactly what the user_data templates are rendered with (see TEMPLATE_DATA.md); contains no secrets."
+  value       = local.template_data
+}

@@ -1,0 +1,367 @@
+"""modules/pod: one pod (vpn + fw, customer gateway, VPN connection) planned and applied.
+
+Plan: inventory of examples/pod, crypto and ENI-limit guards, drain/blue-green switches.
+Apply on the sandbox: the packet-path facts read back with boto3 (TGW association/propagation, bridge
+default route, fixed addresses, source/dest check), hardening (IMDSv2, encrypted volumes, no SSH key,
+least-privilege roles, default-deny security groups), the PSKs kept in KMS-encrypted SecureStrings and
+nowhere else (not in outputs, not in user_data), the rendered user_data, re-plan, destroy.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import ipaddress
+import json
+from pathlib import Path
+
+import pytest
+from tfharness import TfRoot, TofuError, assert_inventory, plan_summary
+
+HERE = Path(__file__).parent
+EXAMPLE = "examples/pod"
+MODULE = "modules/pod"
+POD = 'module.pod["pod-01"]'
+# moto serves only the Amazon Linux public AMI parameters, not Debian's
+# (/aws/service/debian/release/bookworm/latest/amd64), so the tests name an AMI; moto accepts any ID.
+AMI = "ami-0123456789abcdef0"
+VARS = {"ami_id": AMI}
+
+# Differences moto shows on the second plan, each with the reason it is the emulator and not the module.
+EMULATOR_DIFFS: dict[str, str] = {}
+
+
+def _after(plan: dict, prefix: str = "") -> dict[str, dict]:
+    return {
+        rc["address"]: rc["change"]["after"] or {}
+        for rc in plan["resource_changes"]
+        if rc["mode"] == "managed" and rc["address"].startswith(prefix)
+    }
+
+
+# --- plan ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.plan
+def test_plan_matches_inventory(tfroot, aws_env) -> None:
+    plan = tfroot(EXAMPLE, aws_env).plan(VARS)
+    assert_inventory(plan_summary(plan), HERE / "inventories" / "pod.yaml")
+
+
+@pytest.mark.plan
+def test_plan_tunnels_and_fixed_addresses_follow_the_contract(tfroot, aws_env) -> None:
+    pods = {
+        "pod-01": {
+            "index": 1,
+            "az": "us-east-1a",
+            "bridge_cidr": "10.0.8.0/28",
+            "tunnel_inside_cidrs": ["169.254.10.0/30", "169.254.10.4/30"],
+        },
+        "pod-02": {
+            "index": 2,
+            "az": "us-east-1a",
+            "bridge_cidr": "10.0.8.16/28",
+            "tunnel_inside_cidrs": ["169.254.10.8/30", "169.254.10.12/30"],
+        },
+    }
+    plan = tfroot(EXAMPLE, aws_env).plan({**VARS, "pods": pods, "active_pods": ["pod-01", "pod-02"]})
+    after = _after(plan)
+    for name, pod in pods.items():
+        m = f'module.pod["{name}"]'
+        vpn = after[f"{m}.aws_vpn_connection.this"]
+        assert [vpn["tunnel1_inside_cidr"], vpn["tunnel2_inside_cidr"]] == pod["tunnel_inside_cidrs"]
+        bridge = ipaddress.ip_network(pod["bridge_cidr"])
+        assert after[f'{m}.aws_network_interface.this["fw-bridge"]']["private_ips"] == [str(bridge[4])]
+        assert after[f'{m}.aws_network_interface.this["vpn-bridge"]']["private_ips"] == [str(bridge[5])]
+        internal = ipaddress.ip_network("10.0.3.0/24")
+        assert after[f'{m}.aws_network_interface.this["fw-internal"]']["private_ips"] == [
+            str(internal[10 + pod["index"]])
+        ]
+        # Every pod's customer gateway has the same ASN: equal AS paths are what make ECMP work.
+        assert after[f"{m}.aws_customer_gateway.this"]["bgp_asn"] == "65001"
+    # Known parts of the output (MACs, EIPs and tunnel endpoints are only known after apply).
+    data = plan["output_changes"]["template_data"]["after"]
+    assert data["pod-02"]["tunnels"][0]["local_inside_ip"] == "169.254.10.10"
+    assert data["pod-02"]["tunnels"][0]["peer_inside_ip"] == "169.254.10.9"
+    assert data["pod-02"]["bridge"] == {
+        "cidr": "10.0.8.16/28",
+        "prefix_length": 28,
+        "gateway": "10.0.8.17",
+        "fw_ip": "10.0.8.20",
+        "vpn_ip": "10.0.8.21",
+    }
+
+
+@pytest.mark.plan
+def test_plan_drained_pod_is_associated_but_not_propagated(tfroot, aws_env) -> None:
+    plan = tfroot(EXAMPLE, aws_env).plan({**VARS, "active_pods": []})
+    after = _after(plan)
+    assert f"{POD}.aws_ec2_transit_gateway_route_table_association.core[0]" in after
+    assert not [a for a in after if "route_table_propagation.workloads" in a]
+
+
+@pytest.mark.plan
+def test_plan_four_byte_asn_uses_the_extended_field(tfroot, aws_env) -> None:
+    plan = tfroot(EXAMPLE, aws_env).plan({**VARS, "asn": {"transit_gateway": 64512, "pods": 4200000001}})
+    cgw = _after(plan)[f"{POD}.aws_customer_gateway.this"]
+    assert cgw["bgp_asn"] is None and cgw["bgp_asn_extended"] == "4200000001"
+
+
+@pytest.mark.plan
+def test_plan_fw_needs_four_network_interfaces(tfroot, aws_env) -> None:
+    with pytest.raises(TofuError, match=r"fw needs 4 network interfaces; c6in.large supports 3"):
+        tfroot(EXAMPLE, aws_env).plan({**VARS, "instance_types": {"vpn": "c6in.large", "fw": "c6in.large"}})
+
+
+def _module_vars(**over: object) -> dict:
+    base = {
+        "name": "microseg",
+        "pod_name": "pod-01",
+        "pod_index": 1,
+        "availability_zone": "us-east-1a",
+        "vpc_id": "vpc-0123456789abcdef0",
+        "core_cidr": "10.0.0.0/20",
+        "subnets": {
+            k: {"id": f"subnet-0{i}23456789abcdef0", "cidr": c}
+            for i, (k, c) in enumerate(
+                {
+                    "public": "10.0.0.0/24",
+                    "bridge": "10.0.8.0/28",
+                    "internal": "10.0.3.0/24",
+                    "management": "10.0.6.0/25",
+                }.items()
+            )
+        },
+        "bridge_route_table_id": "rtb-0123456789abcdef0",
+        "transit_gateway_id": "tgw-0123456789abcdef0",
+        "transit_gateway_asn": 64512,
+        "pods_asn": 65001,
+        "tunnel_inside_cidrs": ["169.254.10.0/30", "169.254.10.4/30"],
+        "transit_gateway_core_route_table_id": "tgw-rtb-0123456789abcdef0",
+        "transit_gateway_workloads_route_table_id": "tgw-rtb-0123456789abcdef1",
+        "workload_supernet": "10.64.0.0/10",
+        "kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/k",
+        "ami_id": AMI,
+    }
+    return base | over
+
+
+@pytest.mark.plan
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"tunnel_options": {"phase1_encryption_algorithms": ["AES128"]}}, "Only AES256-GCM-16"),
+        ({"tunnel_options": {"phase2_integrity_algorithms": ["SHA1"]}}, "Only SHA2-384 and SHA2-512"),
+        ({"tunnel_options": {"phase1_dh_group_numbers": [2, 20]}}, "Only DH groups 20 and 21"),
+        ({"tunnel_inside_cidrs": ["169.254.169.252/30", "169.254.10.4/30"]}, "reserved by AWS"),
+        ({"tunnel_inside_cidrs": ["169.254.10.0/29", "169.254.10.8/30"]}, "two /30s"),
+        ({"pods_asn": 65535}, "private ASN"),
+        ({"log_retention_days": 90}, "at least 365"),
+    ],
+)
+def test_module_rejects_weak_or_invalid_settings(tfroot, aws_env, override: dict, message: str) -> None:
+    with pytest.raises(TofuError, match=message):
+        tfroot(MODULE, aws_env).plan(_module_vars(**override))
+
+
+@pytest.mark.plan
+def test_module_routing_can_be_left_to_the_transit_gateway_module(tfroot, aws_env) -> None:
+    plan = tfroot(MODULE, aws_env).plan(
+        _module_vars(
+            create_transit_gateway_routing=False,
+            create_bridge_route=False,
+            transit_gateway_core_route_table_id=None,
+            transit_gateway_workloads_route_table_id=None,
+        )
+    )
+    after = _after(plan)
+    assert not [a for a in after if "transit_gateway_route_table_" in a or a.startswith("aws_route.")]
+    assert "aws_vpn_connection.this" in after
+
+
+# --- apply --------------------------------------------------------------------------------------
+
+
+def _tag(resource: dict, key: str) -> str | None:
+    return next((t["Value"] for t in resource.get("Tags", []) if t["Key"] == key), None)
+
+
+@pytest.mark.apply
+@pytest.mark.slow
+def test_apply_pod_replan_destroy(tfroot, sandbox) -> None:
+    tf: TfRoot = tfroot(EXAMPLE, sandbox.env)
+    tf.apply(VARS)
+    try:
+        out = tf.output()
+        pod = out["pods"]["pod-01"]
+        ec2, ssm, iam = sandbox.client("ec2"), sandbox.client("ssm"), sandbox.client("iam")
+
+        # VPN: customer gateway = the vpn EIP with the pods' ASN, connection to the TGW, BGP.
+        vpn = ec2.describe_vpn_connections(VpnConnectionIds=[pod["vpn_connection_id"]])["VpnConnections"][0]
+        assert vpn["TransitGatewayId"] == out["transit_gateway_id"]
+        cgw = ec2.describe_customer_gateways(CustomerGatewayIds=[pod["customer_gateway_id"]])[
+            "CustomerGateways"
+        ][0]
+        assert cgw["BgpAsn"] == "65001" and cgw["IpAddress"] == pod["vpn_public_ip"]
+
+        # TGW: the VPN attachment is associated with `core` and propagates into `workloads`.
+        rts = out["route_table_ids"]
+        att = pod["transit_gateway_attachment_id"]
+        assocs = ec2.get_transit_gateway_route_table_associations(TransitGatewayRouteTableId=rts["core"])
+        assert att in {a["TransitGatewayAttachmentId"] for a in assocs["Associations"]}
+        props = ec2.get_transit_gateway_route_table_propagations(TransitGatewayRouteTableId=rts["workloads"])
+        assert {p["TransitGatewayAttachmentId"] for p in props["TransitGatewayRouteTablePropagations"]} == {
+            att
+        }
+
+        # Bridge: 0.0.0.0/0 -> the fw bridge ENI, at the contract's fixed addresses.
+        enis = pod["network_interface_ids"]
+        rt = ec2.describe_route_tables(RouteTableIds=[out["bridge_route_table_ids"]["pod-01"]])[
+            "RouteTables"
+        ][0]
+        default = [r for r in rt["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+        assert [r.get("NetworkInterfaceId") for r in default] == [enis["fw-bridge"]]
+        by_id = {
+            e["NetworkInterfaceId"]: e
+            for e in ec2.describe_network_interfaces(NetworkInterfaceIds=list(enis.values()))[
+                "NetworkInterfaces"
+            ]
+        }
+        eni = {k: by_id[v] for k, v in enis.items()}
+        assert eni["fw-bridge"]["PrivateIpAddress"] == "10.0.8.4"
+        assert eni["vpn-bridge"]["PrivateIpAddress"] == "10.0.8.5"
+        assert eni["fw-internal"]["PrivateIpAddress"] == "10.0.3.11"
+        assert {k for k, e in eni.items() if not e["SourceDestCheck"]} == {"fw-bridge", "vpn-bridge"}
+        # Each instance carries exactly its ENIs, at the documented device indexes.
+        inst = {
+            i["InstanceId"]: i
+            for r in ec2.describe_instances(InstanceIds=list(pod["instance_ids"].values()))["Reservations"]
+            for i in r["Instances"]
+        }
+        for role, iid in pod["instance_ids"].items():
+            i = inst[iid]
+            attached = {
+                n["NetworkInterfaceId"]: n["Attachment"]["DeviceIndex"] for n in i["NetworkInterfaces"]
+            }
+            expected = {
+                "vpn": {"vpn-public": 0, "vpn-bridge": 1},
+                "fw": {"fw-management": 0, "fw-bridge": 1, "fw-internal": 2, "fw-public": 3},
+            }[role]
+            assert attached == {enis[k]: d for k, d in expected.items()}, role
+            # Hardening: IMDSv2 only, hop limit 1, detailed monitoring, no SSH key, an instance profile.
+            assert i["MetadataOptions"]["HttpTokens"] == "required"
+            assert i["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
+            assert i["Monitoring"]["State"] == "enabled"
+            assert "KeyName" not in i
+            assert i["IamInstanceProfile"]["Arn"].endswith(f"/microseg-pod-01-{role}")
+            root = next(b for b in i["BlockDeviceMappings"] if b["DeviceName"] == i["RootDeviceName"])
+            vol = ec2.describe_volumes(VolumeIds=[root["Ebs"]["VolumeId"]])["Volumes"][0]
+            assert vol["Encrypted"] is True and vol["KmsKeyId"] == out["kms_key_arn"]
+
+        # Security groups: the vpn public side talks IKE/ESP with the tunnel endpoints only.
+        sg_ids = pod["security_group_ids"]
+        sgs = {
+            g["GroupId"]: g
+            for g in ec2.describe_security_groups(GroupIds=list(sg_ids.values()))["SecurityGroups"]
+        }
+        public = sgs[sg_ids["vpn-public"]]
+        endpoints = {f"{t['outside_ip']}/32" for t in pod["tunnels"]}
+        ingress = {
+            (p["IpProtocol"], p.get("FromPort"), r["CidrIp"])
+            for p in public["IpPermissions"]
+            for r in p["IpRanges"]
+        }
+        assert {proto for proto, _, _ in ingress} == {"udp", "50"}
+        assert {cidr for _, _, cidr in ingress} == endpoints
+        assert {port for proto, port, _ in ingress if proto == "udp"} == {500, 4500}
+        for key in ("vpn-bridge", "fw-internal", "fw-public", "fw-management"):
+            assert sgs[sg_ids[key]]["IpPermissions"] == [], f"{key} must admit nothing (replies are tracked)"
+        fw_bridge_sources = {
+            r["CidrIp"] for p in sgs[sg_ids["fw-bridge"]]["IpPermissions"] for r in p["IpRanges"]
+        }
+        assert fw_bridge_sources == {"10.64.0.0/10", "10.0.8.0/28"}
+
+        # PSKs: KMS-encrypted SecureStrings; the vpn role may read only this pod's parameters.
+        psks = []
+        for name in pod["psk_parameter_names"]:
+            p = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+            assert p["Type"] == "SecureString"
+            meta = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])[
+                "Parameters"
+            ][0]
+            assert meta["KeyId"] == out["kms_key_arn"]
+            assert len(p["Value"]) >= 8
+            psks.append(p["Value"])
+        health = json.loads(ssm.get_parameter(Name=pod["health_parameter_name"])["Parameter"]["Value"])
+        assert health["status"] == "unhealthy"
+
+        outputs_text = tf.run("output", "-json").stdout
+        for psk in psks:
+            assert psk not in outputs_text, "a PSK leaked into the outputs"
+
+        docs = {}
+        for role in ("vpn", "fw"):
+            policies = iam.list_role_policies(RoleName=f"microseg-pod-01-{role}")["PolicyNames"]
+            assert policies == [f"microseg-pod-01-{role}"]
+            assert (
+                iam.list_attached_role_policies(RoleName=f"microseg-pod-01-{role}")["AttachedPolicies"] == []
+            )
+            doc = iam.get_role_policy(RoleName=f"microseg-pod-01-{role}", PolicyName=policies[0])[
+                "PolicyDocument"
+            ]
+            docs[role] = {
+                s["Sid"]: s for s in (json.loads(doc) if isinstance(doc, str) else doc)["Statement"]
+            }
+        read = docs["vpn"]["ReadOwnParameters"]["Resource"]
+        assert sorted(r.split(":parameter")[1] for r in read) == sorted(
+            [*pod["psk_parameter_names"], pod["health_parameter_name"]]
+        )
+        assert "DecryptOwnPsks" not in docs["fw"]
+        assert [r.split(":parameter")[1] for r in _as_list(docs["fw"]["ReadOwnParameters"]["Resource"])] == [
+            pod["health_parameter_name"]
+        ]
+
+        # user_data: rendered from the templates with this pod's data, gzip, and no PSK inside.
+        for role, iid in pod["instance_ids"].items():
+            raw = ec2.describe_instance_attribute(InstanceId=iid, Attribute="userData")["UserData"]["Value"]
+            text = gzip.decompress(base64.b64decode(raw)).decode()
+            assert text.startswith("#cloud-config"), text[:80]
+            for psk in psks:
+                assert psk not in text, f"a PSK leaked into the {role} user_data"
+            if role == "vpn":
+                for name in pod["psk_parameter_names"]:
+                    assert name in text
+                for t in pod["tunnels"]:
+                    assert t["outside_ip"] in text and t["local_inside_ip"] in text
+            else:
+                assert "CHG-1234" in text and "10.0.3.11" in text
+
+        # Logs: KMS and a year of retention.
+        logs = sandbox.client("logs")
+        lg = logs.describe_log_groups(logGroupNamePrefix=pod["log_group_name"])["logGroups"][0]
+        assert lg["retentionInDays"] == 365 and lg["kmsKeyId"] == out["kms_key_arn"]
+
+        allowed = tf.assert_no_changes(VARS, emulator_diffs=EMULATOR_DIFFS)
+        print("emulator differences on re-plan:", allowed or "none")
+    finally:
+        tf.destroy(VARS)
+
+    ec2 = sandbox.client("ec2")
+    left = [
+        i["InstanceId"]
+        for r in ec2.describe_instances(Filters=[{"Name": "tag:microseg:pod", "Values": ["pod-01"]}])[
+            "Reservations"
+        ]
+        for i in r["Instances"]
+        if i["State"]["Name"] not in ("terminated", "shutting-down")
+    ]
+    assert not left, left
+    assert not [
+        v
+        for v in ec2.describe_vpn_connections()["VpnConnections"]
+        if v["State"] not in ("deleted", "deleting")
+    ]
+
+
+def _as_list(v: str | list[str]) -> list[str]:
+    return [v] if isinstance(v, str) else v
