@@ -24,8 +24,11 @@ def step(msg: str) -> None:
 def start_moto(port: int, logfile: Path) -> subprocess.Popen[bytes]:
     import urllib.request
 
-    proc = subprocess.Popen([sys.executable, str(REPO / "tests/motoserver.py"), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=logfile.open("wb"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "tests/motoserver.py"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=logfile.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     for _ in range(300):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=2)
@@ -38,8 +41,12 @@ def start_moto(port: int, logfile: Path) -> subprocess.Popen[bytes]:
 def summary(env: dict[str, str]) -> None:
     import boto3
 
-    kw = {"endpoint_url": env["AWS_ENDPOINT_URL"], "region_name": env["AWS_REGION"],
-          "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    kw = {
+        "endpoint_url": env["AWS_ENDPOINT_URL"],
+        "region_name": env["AWS_REGION"],
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
     ec2 = boto3.client("ec2", **kw)
     rows = [
         ("VPCs", len(ec2.describe_vpcs()["Vpcs"]) - 1),  # minus moto's default VPC
@@ -65,12 +72,25 @@ def main() -> int:
     gen = work / "generated"
 
     step("microseg generate examples/inventory.csv")
-    subprocess.run(["microseg", "generate", str(REPO / "examples/inventory.csv"),
-                    "--flows", str(REPO / "examples/flows.csv"),
-                    "--settings", str(REPO / "examples/microseg.toml"), "--out", str(gen)], check=True)
+    subprocess.run(
+        [
+            "microseg",
+            "generate",
+            str(REPO / "examples/inventory.csv"),
+            "--flows",
+            str(REPO / "examples/flows.csv"),
+            "--settings",
+            str(REPO / "examples/microseg.toml"),
+            "--out",
+            str(gen),
+        ],
+        check=True,
+    )
     report = json.loads((gen / "report.json").read_text())
-    print(f"  {len(report['workloads'])} workloads, {report['pods']['total']} pods "
-          f"({report['pods']['required']} required), ~${report['cost']['monthly_usd']:.0f}/month")
+    print(
+        f"  {len(report['workloads'])} workloads, {report['pods']['total']} pods "
+        f"({report['pods']['required']} required), ~${report['cost']['monthly_usd']:.0f}/month"
+    )
 
     import socket
 
@@ -87,12 +107,24 @@ def main() -> int:
         step("tofu init + apply examples/complete")
         t0 = time.monotonic()
         root.apply(var_files=tfvars)
-        print(f"  applied {len(root.run('state', 'list').stdout.split())} resources in {time.monotonic() - t0:.0f}s")
+        count = len(root.run("state", "list").stdout.split())
+        print(f"  applied {count} resources in {time.monotonic() - t0:.0f}s")
         step("what was built")
         summary(env)
         step("microseg verify: every workload path crosses a pod")
-        rc = subprocess.run(["microseg", "verify", "--region", env["AWS_REGION"], "--name", report.get("name", "microseg"),
-                             "--endpoint-url", env["AWS_ENDPOINT_URL"]], env={**__import__("os").environ, **env}).returncode
+        rc = subprocess.run(
+            [
+                "microseg",
+                "verify",
+                "--region",
+                env["AWS_REGION"],
+                "--name",
+                report.get("name", "microseg"),
+                "--endpoint-url",
+                env["AWS_ENDPOINT_URL"],
+            ],
+            env={**__import__("os").environ, **env},
+        ).returncode
         if args.keep:
             print(f"\nkept: moto on {env['AWS_ENDPOINT_URL']}, tofu root {root.dir}")
             return rc

@@ -20,7 +20,7 @@ import boto3
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tfharness import REPO, TfRoot  # noqa: E402
+from tfharness import REPO, TfRoot
 
 REAL_AWS = os.environ.get("MICROSEG_REAL_AWS") == "1"
 REGION = os.environ.get("MICROSEG_REGION", "us-east-1")
@@ -48,7 +48,8 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
     log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, str(Path(__file__).parent / "motoserver.py"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -55,7 +55,9 @@ def _patch_transit_gateway() -> None:
     inert: set[str] = set()  # default route tables AWS would not have created
     tgw_init = tgw.TransitGateway.__init__
 
-    def tgw_init_fixed(self: Any, backend: Any, description: str | None, options: dict[str, str] | None = None) -> None:
+    def tgw_init_fixed(
+        self: Any, backend: Any, description: str | None, options: dict[str, str] | None = None
+    ) -> None:
         tgw_init(self, backend, description, options)
         assoc = self.options.get("DefaultRouteTableAssociation") == "disable"
         prop = self.options.get("DefaultRouteTablePropagation") == "disable"
@@ -70,7 +72,9 @@ def _patch_transit_gateway() -> None:
 
     set_assoc = rtb.TransitGatewayRouteTableBackend.set_route_table_association
 
-    def set_assoc_fixed(self: Any, transit_gateway_attachment_id: str, transit_gateway_route_table_id: str) -> None:
+    def set_assoc_fixed(
+        self: Any, transit_gateway_attachment_id: str, transit_gateway_route_table_id: str
+    ) -> None:
         if transit_gateway_route_table_id not in inert:
             set_assoc(self, transit_gateway_attachment_id, transit_gateway_route_table_id)
 
@@ -92,7 +96,9 @@ def _patch_deleted_attachments() -> None:
         deleted[attachment.id] = attachment
         return attachment
 
-    def describe_fixed(self: Any, transit_gateways_attachment_ids: list[str] | None = None, filters: Any = None) -> Any:
+    def describe_fixed(
+        self: Any, transit_gateways_attachment_ids: list[str] | None = None, filters: Any = None
+    ) -> Any:
         found = describe(self, transit_gateways_attachment_ids, filters)
         if transit_gateways_attachment_ids and not filters:
             found += [deleted[i] for i in transit_gateways_attachment_ids if i in deleted]

@@ -73,7 +73,10 @@ class TfRoot:
         else:
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False)
         if check and proc.returncode not in (0,):
-            raise TofuError(f"tofu {' '.join(args)} failed ({proc.returncode}) in {self.src}:\n{proc.stderr[-6000:]}\n{proc.stdout[-3000:]}")
+            raise TofuError(
+                f"tofu {' '.join(args)} failed ({proc.returncode}) in {self.src}:\n"
+                f"{proc.stderr[-6000:]}\n{proc.stdout[-3000:]}"
+            )
         return proc
 
     def _var_args(self, vars: dict[str, Any] | None, var_files: tuple[str | Path, ...] = ()) -> list[str]:
@@ -93,7 +96,9 @@ class TfRoot:
         self.init(backend=False)
         return json.loads(self.run("validate", "-json", "-no-color", check=False).stdout)
 
-    def plan(self, vars: dict[str, Any] | None = None, var_files: tuple[str | Path, ...] = ()) -> dict[str, Any]:
+    def plan(
+        self, vars: dict[str, Any] | None = None, var_files: tuple[str | Path, ...] = ()
+    ) -> dict[str, Any]:
         self.init()
         out = Path(self.tmp_path) / "plan.tfplan"
         self.run("plan", "-no-color", "-input=false", f"-out={out}", *self._var_args(vars, var_files))
@@ -127,7 +132,9 @@ class TfRoot:
             actions = rc["change"]["actions"]
             if actions in (["no-op"], ["read"]):
                 continue
-            reason = next((r for pat, r in emulator_diffs.items() if fnmatch.fnmatch(rc["address"], pat)), None)
+            reason = next(
+                (r for pat, r in emulator_diffs.items() if fnmatch.fnmatch(rc["address"], pat)), None
+            )
             line = f"{rc['address']} {actions}: {_changed_attrs(rc)}"
             (allowed if reason else unexpected).append(f"{line} (emulator: {reason})" if reason else line)
         if unexpected:
@@ -189,7 +196,11 @@ def _subset_diff(path: str, expected: Any, actual: Any) -> list[str]:
     if isinstance(expected, dict) and isinstance(actual, dict):
         return [d for k, v in expected.items() for d in _subset_diff(f"{path}.{k}", v, actual.get(k))]
     if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
-        return [d for i, (e, a) in enumerate(zip(expected, actual, strict=True)) for d in _subset_diff(f"{path}[{i}]", e, a)]
+        return [
+            d
+            for i, (e, a) in enumerate(zip(expected, actual, strict=True))
+            for d in _subset_diff(f"{path}[{i}]", e, a)
+        ]
     return [] if expected == actual else [f"{path}: expected {expected!r}, got {actual!r}"]
 
 

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tfharness import REPO, TfRoot
 
 pytestmark = pytest.mark.static
@@ -28,7 +27,17 @@ def test_there_is_something_to_check() -> None:
 
 
 def test_fmt() -> None:
-    proc = _run([os.environ.get("MICROSEG_TOFU", "tofu"), "fmt", "-check", "-recursive", "-diff", "modules", "examples"])
+    proc = _run(
+        [
+            os.environ.get("MICROSEG_TOFU", "tofu"),
+            "fmt",
+            "-check",
+            "-recursive",
+            "-diff",
+            "modules",
+            "examples",
+        ]
+    )
     assert proc.returncode == 0, f"tofu fmt -check found unformatted files:\n{proc.stdout}{proc.stderr}"
 
 
@@ -40,8 +49,13 @@ def test_validate_and_tflint(root: str, tmp_path: Path) -> None:
     warnings = [d for d in result["diagnostics"] if d["severity"] == "warning"]
     assert not warnings, json.dumps(warnings, indent=2)
     lint = _run(
-        [os.environ.get("MICROSEG_TFLINT", "tflint"), f"--chdir={tf.dir}", f"--config={REPO / '.tflint.hcl'}",
-         "--format=compact", "--minimum-failure-severity=notice"],
+        [
+            os.environ.get("MICROSEG_TFLINT", "tflint"),
+            f"--chdir={tf.dir}",
+            f"--config={REPO / '.tflint.hcl'}",
+            "--format=compact",
+            "--minimum-failure-severity=notice",
+        ],
     )
     assert lint.returncode == 0, f"tflint findings in {root}:\n{lint.stdout}{lint.stderr}"
 
@@ -51,22 +65,43 @@ def test_tflint_aws_ruleset_is_loaded(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text(
         'terraform {\n  required_version = ">= 1.6"\n  required_providers {\n    aws = {\n'
         '      source  = "hashicorp/aws"\n      version = ">= 6.0"\n    }\n  }\n}\n\n'
-        'resource "aws_instance" "x" {\n  ami           = "ami-12345678"\n  instance_type = "t9.nonexistent"\n}\n'
+        'resource "aws_instance" "x" {\n  ami           = "ami-12345678"\n'
+        '  instance_type = "t9.nonexistent"\n}\n'
     )
-    lint = _run([os.environ.get("MICROSEG_TFLINT", "tflint"), f"--chdir={tmp_path}", "--format=compact",
-                 f"--config={REPO / '.tflint.hcl'}"])
+    lint = _run(
+        [
+            os.environ.get("MICROSEG_TFLINT", "tflint"),
+            f"--chdir={tmp_path}",
+            "--format=compact",
+            f"--config={REPO / '.tflint.hcl'}",
+        ]
+    )
     assert "aws_instance_invalid_type" in lint.stdout, lint.stdout + lint.stderr
 
 
 @pytest.mark.parametrize("tree", ["modules", "examples"])
 def test_checkov(tree: str) -> None:
-    proc = _run(["checkov", "--quiet", "--compact", "--framework", "terraform", "--output", "json",
-                 "--download-external-modules", "false", "-d", tree])
+    proc = _run(
+        [
+            "checkov",
+            "--quiet",
+            "--compact",
+            "--framework",
+            "terraform",
+            "--output",
+            "json",
+            "--download-external-modules",
+            "false",
+            "-d",
+            tree,
+        ]
+    )
     reports = json.loads(proc.stdout or "[]")
     reports = reports if isinstance(reports, list) else [reports]
     failed = [
         f"{c['check_id']} {c['resource']} {c['file_path']}:{c['file_line_range']}"
-        for r in reports for c in r.get("results", {}).get("failed_checks", [])
+        for r in reports
+        for c in r.get("results", {}).get("failed_checks", [])
     ]
     passed = sum(r.get("summary", {}).get("passed", 0) for r in reports)
     assert passed > 0, f"checkov checked nothing:\n{proc.stderr[-3000:]}"
@@ -98,5 +133,7 @@ def test_tofu_cli_config_is_offline() -> None:
     assert "filesystem_mirror" in cfg
     assert "direct" not in cfg, cfg
     mirror = Path(cfg.split('path    = "')[1].split('"')[0])
-    binaries = list(mirror.glob("registry.opentofu.org/hashicorp/aws/*/linux_amd64/terraform-provider-aws_v*"))
+    binaries = list(
+        mirror.glob("registry.opentofu.org/hashicorp/aws/*/linux_amd64/terraform-provider-aws_v*")
+    )
     assert len(binaries) == 1, binaries
