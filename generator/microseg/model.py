@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,16 +79,17 @@ class Workload:
     monthly_gb: float = 0.0
 
 
-@dataclass(frozen=True, slots=True, eq=True)
-class Endpoint:
-    """One side of a flow: a workload, a CIDR or the internet."""
+class Endpoint(NamedTuple):
+    """One side of a flow: a workload, a CIDR or the internet. A named tuple, not a dataclass:
+    flows are deduplicated and grouped by endpoint, and tuple hashing runs in C."""
 
     kind: str  # "workload" | "cidr" | "internet"
     value: str  # workload name, canonical CIDR, or "internet"
 
 
-@dataclass(frozen=True, slots=True)
-class Flow:
+class Flow(NamedTuple):
+    """One approved flow; a named tuple so ``flow[1:]`` is its identity without the line."""
+
     line: int
     source: Endpoint
     destination: Endpoint

@@ -38,16 +38,21 @@ def build_policy(
     out: list[dict[str, object]] = []
     rules: dict[str, dict[tuple[str, int, int, str], list[str]]] = {}
     width = max(3, len(str(len(flows.flows))))
+    # Endpoints repeat (50k flows over 10k workloads): resolve each one's CIDR and owners once.
+    cidr_of: dict[Endpoint, str] = {}
+    owners_of: dict[Endpoint, list[str]] = {}
     for i, f in enumerate(flows.flows, 1):
-        src, dst = _cidrs(f.source, cidrs), _cidrs(f.destination, cidrs)
+        src, dst = f.source, f.destination
+        src_cidr = cidr_of.get(src) or cidr_of.setdefault(src, _cidr(src, cidrs))
+        dst_cidr = cidr_of.get(dst) or cidr_of.setdefault(dst, _cidr(dst, cidrs))
         out.append(
             Record(
                 {
                     "id": f"f{i:0{width}d}",
-                    "source": f.source.value,
-                    "destination": f.destination.value,
-                    "source_cidrs": src,
-                    "destination_cidrs": dst,
+                    "source": src.value,
+                    "destination": dst.value,
+                    "source_cidrs": [src_cidr],
+                    "destination_cidrs": [dst_cidr],
                     "protocol": f.protocol,
                     "from_port": f.from_port,
                     "to_port": f.to_port,
@@ -55,13 +60,19 @@ def build_policy(
                 }
             )
         )
-        for target in locator.owners(f.destination):
-            same_vpc = f.source.kind == "workload" and f.source.value == target
-            cidr = cidrs[target] if same_vpc else internal_block
-            key = (f.protocol, f.from_port, f.to_port, cidr)
-            rules.setdefault(target, {}).setdefault(key, []).append(
-                f"{f.reference} {f.source.value} to {f.destination.value}"
-            )
+        owners = owners_of.get(dst)
+        if owners is None:
+            owners = owners_of[dst] = locator.owners(dst)
+        for target in owners:
+            same_vpc = src.kind == "workload" and src.value == target
+            key = (f.protocol, f.from_port, f.to_port, cidrs[target] if same_vpc else internal_block)
+            by_key = rules.get(target)
+            if by_key is None:
+                by_key = rules[target] = {}
+            descs = by_key.get(key)
+            if descs is None:
+                descs = by_key[key] = []
+            descs.append(f"{f.reference} {src.value} to {dst.value}")
     ingress: dict[str, list[dict[str, object]]] = {}
     for target, by_key in rules.items():
         ingress[target] = [
@@ -77,12 +88,12 @@ def build_policy(
     return Policy(out, ingress)
 
 
-def _cidrs(e: Endpoint, cidrs: dict[str, str]) -> list[str]:
+def _cidr(e: Endpoint, cidrs: dict[str, str]) -> str:
     if e.kind == "workload":
-        return [cidrs[e.value]]
+        return cidrs[e.value]
     if e.kind == "internet":
-        return [ANY]
-    return [e.value]
+        return ANY
+    return e.value
 
 
 def _describe(descs: list[str]) -> str:

@@ -23,14 +23,17 @@ def read_table(text: str, label: str, known: tuple[str, ...], problems: Collecto
     header_line = 0
     rows: list[tuple[int, dict[str, str]]] = []
     line = 1
+    named = True  # every header cell has a name (else unnamed columns are dropped per row)
+    strip = str.strip
     try:
         for record in reader:
             start, line = line, reader.line_num + 1
-            if not record or all(not cell.strip() for cell in record):
+            if not "".join(record).strip():
                 continue  # blank line (or a line of empty separators)
             if header is None:
                 header = [cell.strip().lower() for cell in record]
                 header_line = start
+                named = all(header)
                 _check_header(header, start, label, known, problems)
                 continue
             if len(record) != len(header):
@@ -41,7 +44,8 @@ def read_table(text: str, label: str, known: tuple[str, ...], problems: Collecto
                     f"row has {len(record)} fields but the header has {len(header)} (ragged row)",
                 )
                 continue
-            rows.append((start, {h: v.strip() for h, v in zip(header, record, strict=True) if h}))
+            values = zip(header, map(strip, record), strict=True)
+            rows.append((start, dict(values) if named else {h: v for h, v in values if h}))
     except csv.Error as exc:
         problems.error(label, reader.line_num, "-", f"malformed CSV: {exc}")
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -35,18 +36,18 @@ def parse_flows(text: str, label: str, inventory: Inventory, problems: Collector
     if missing:
         return FlowSet(label, ())
     names = inventory.names or frozenset(w.name for w in inventory.workloads)
-    cache: dict[str, Endpoint | None] = {}
+    cache: dict[str, Endpoint] = {}
     flows: list[Flow] = []
     seen: dict[tuple[object, ...], int] = {}
     for line, row in table.rows:
         flow = _row(row, line, label, names, cache, problems)
         if flow is None:
             continue
-        key = (flow.source, flow.destination, flow.protocol, flow.from_port, flow.to_port, flow.reference)
-        if key in seen:
-            problems.warn(label, line, "-", f"same flow as line {seen[key]}, ignored")
+        key = flow[1:]  # everything but the line
+        first = seen.setdefault(key, line)
+        if first != line:
+            problems.warn(label, line, "-", f"same flow as line {first}, ignored")
             continue
-        seen[key] = line
         flows.append(flow)
     return FlowSet(label, tuple(flows))
 
@@ -56,7 +57,7 @@ def _row(
     line: int,
     label: str,
     names: frozenset[str],
-    cache: dict[str, Endpoint | None],
+    cache: dict[str, Endpoint],
     problems: Collector,
 ) -> Flow | None:
     before = len(problems.errors)
@@ -65,17 +66,9 @@ def _row(
         problems.error(label, line, col, msg)
 
     src_text, dst_text = row.get("source", ""), row.get("destination", "")
-    # Endpoints repeat a lot (50k flows over 10k workloads): resolve each text once.
-    src = (
-        cache[src_text]
-        if src_text in names and src_text in cache
-        else _endpoint(src_text, "source", names, err)
-    )
-    dst = (
-        cache[dst_text]
-        if dst_text in names and dst_text in cache
-        else _endpoint(dst_text, "destination", names, err)
-    )
+    # Endpoints repeat a lot (50k flows over 10k workloads): resolve each workload name once.
+    src = cache.get(src_text) or _endpoint(src_text, "source", names, err)
+    dst = cache.get(dst_text) or _endpoint(dst_text, "destination", names, err)
     if src is not None and src.kind == "workload":
         cache[src_text] = src
     if dst is not None and dst.kind == "workload":
@@ -86,31 +79,9 @@ def _row(
         elif src.kind != "workload" and dst.kind != "workload":
             err("destination", "one side of a flow must be a workload of the inventory")
 
-    protocol = row.get("protocol", "").lower()
-    ports = row.get("ports", "")
-    lo, hi = -1, -1
-    if protocol in ("tcp", "udp"):
-        lo, hi = 0, 65535
-        if ports.isdigit() and len(ports) <= 5:
-            lo = hi = int(ports)
-            if lo > 65535:
-                err("ports", f"{ports!r}: ports are 0..65535")
-        elif ports:
-            m = _PORTS.match(ports)
-            if not m:
-                err("ports", f"{ports!r} must be a port (443) or a range (8000-8100)")
-            else:
-                lo = int(m.group(1))
-                hi = int(m.group(2) or lo)
-                if not (0 <= lo <= 65535 and 0 <= hi <= 65535):
-                    err("ports", f"{ports!r}: ports are 0..65535")
-                elif lo > hi:
-                    err("ports", f"{ports!r}: range start is after its end")
-    elif protocol in ("icmp", "any"):
-        if ports:
-            err("ports", f"{protocol} flows take no ports (got {ports!r})")
-    else:
-        err("protocol", f"{row.get('protocol', '')!r} must be one of {', '.join(PROTOCOLS)}")
+    protocol, lo, hi, found = _protocol_ports(row.get("protocol", ""), row.get("ports", ""))
+    for col, msg in found:
+        err(col, msg)
 
     reference = row.get("reference", "")
     if not reference:
@@ -121,6 +92,38 @@ def _row(
     if len(problems.errors) > before or src is None or dst is None:
         return None
     return Flow(line, src, dst, protocol, lo, hi, reference)
+
+
+@functools.lru_cache(maxsize=1024)
+def _protocol_ports(protocol_text: str, ports: str) -> tuple[str, int, int, tuple[tuple[str, str], ...]]:
+    """(protocol, from_port, to_port, problems as (column, message)) of one row's protocol and ports
+    cells. Pure, and a flows file repeats a handful of combinations, so it is cached."""
+    found: list[tuple[str, str]] = []
+    protocol = protocol_text.lower()
+    lo, hi = -1, -1
+    if protocol in ("tcp", "udp"):
+        lo, hi = 0, 65535
+        if ports.isdigit() and len(ports) <= 5:
+            lo = hi = int(ports)
+            if lo > 65535:
+                found.append(("ports", f"{ports!r}: ports are 0..65535"))
+        elif ports:
+            m = _PORTS.match(ports)
+            if not m:
+                found.append(("ports", f"{ports!r} must be a port (443) or a range (8000-8100)"))
+            else:
+                lo = int(m.group(1))
+                hi = int(m.group(2) or lo)
+                if not (0 <= lo <= 65535 and 0 <= hi <= 65535):
+                    found.append(("ports", f"{ports!r}: ports are 0..65535"))
+                elif lo > hi:
+                    found.append(("ports", f"{ports!r}: range start is after its end"))
+    elif protocol in ("icmp", "any"):
+        if ports:
+            found.append(("ports", f"{protocol} flows take no ports (got {ports!r})"))
+    else:
+        found.append(("protocol", f"{protocol_text!r} must be one of {', '.join(PROTOCOLS)}"))
+    return protocol, lo, hi, tuple(found)
 
 
 def _endpoint(text: str, col: str, names: frozenset[str], err) -> Endpoint | None:  # type: ignore[no-untyped-def]
