@@ -63,7 +63,7 @@ def compute_diff(directory: Path, plan: Plan) -> dict[str, Any]:
         return (f["source"], f["destination"], f["protocol"], f["from_port"], f["to_port"], f["reference"])
 
     old_flows = {fkey(f): f for f in old_tf.get("flows") or []}
-    new_flows = {fkey(f): f for f in new_tf["flows"]}
+    new_flows = {fkey(f): f for f in (r._asdict() for r in plan.policy.flows)}  # tfvars holds them as text
     strip = ("source", "destination", "protocol", "from_port", "to_port", "reference")
     old_cost = (old_report.get("cost") or {}).get("monthly_usd")
     new_cost = plan.cost["monthly_usd"]

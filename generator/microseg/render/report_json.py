@@ -5,28 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from microseg.plan import Plan
-from microseg.render.jsonfmt import Record
+from microseg.render.flowlines import firewall_rule
+from microseg.render.jsonfmt import Lines, Record
 
 
 def firewall_policy(plan: Plan) -> dict[str, Any]:
     """The same ordered rule set on every pod (ECMP may send any flow to any pod), default deny last;
     per pod only the SNAT address differs. Rules name their endpoints; the CIDRs are in "workloads"
     and in the tfvars flows (repeating them here would double the report at 50k flows)."""
-    rules = [
-        Record(
-            id=f["id"],
-            action="accept",
-            source=f["source"],
-            destination=f["destination"],
-            protocol=f["protocol"],
-            from_port=f["from_port"],
-            to_port=f["to_port"],
-            snat="public" if f["destination"] == "internet" else "internal",
-            reference=f["reference"],
-        )
-        for f in plan.policy.flows
-    ]
-    rules.append(Record(id="default", action="drop", reference="default-deny"))
+    rules = Lines(map(firewall_rule, plan.policy.flows))
+    rules.append(Record(id="default", action="drop", reference="default-deny").json())
     return {
         "default_action": "drop",
         "rules": rules,

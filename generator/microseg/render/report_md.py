@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from microseg.plan import Plan
+from microseg.policy import FlowRule
 
 SUBNET_TABLE_MAX = 500
 
@@ -138,8 +139,7 @@ def render_report_md(plan: Plan) -> str:
     # Names, CIDRs, protocols and references cannot contain "|" (validated), so nothing to escape.
     lines += ["| id | source | destination | protocol | ports | reference |", "|---|---|---|---|---|---|"]
     lines += [
-        f"| {fl['id']} | {fl['source']} | {fl['destination']} | {fl['protocol']} | {_ports(fl)} "
-        f"| {fl['reference']} |"
+        f"| {fl.id} | {fl.source} | {fl.destination} | {fl.protocol} | {_ports(fl)} | {fl.reference} |"
         for fl in plan.policy.flows
     ]
     lines += ["| default | any | any | any | - | default-deny |", ""]
@@ -167,8 +167,8 @@ def render_report_md(plan: Plan) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _ports(flow: dict[str, object]) -> str:
-    lo, hi = flow["from_port"], flow["to_port"]
+def _ports(flow: FlowRule) -> str:
+    lo, hi = flow.from_port, flow.to_port
     if lo == -1:
         return "-"
     if (lo, hi) == (0, 65535):

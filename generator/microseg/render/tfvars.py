@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from microseg.plan import Plan
-from microseg.render.jsonfmt import Record
+from microseg.render.flowlines import tfvars_flow
+from microseg.render.jsonfmt import Lines, Record
 
 
 def render_tfvars(plan: Plan) -> dict[str, Any]:
@@ -46,6 +47,6 @@ def render_tfvars(plan: Plan) -> dict[str, Any]:
         "instance_types": dict(s.instance_types),
         "workloads": workloads,
         "ram_share_accounts": sorted({w.account_id for w in plan.workloads.values() if w.account_id}),
-        "flows": plan.policy.flows,
+        "flows": Lines(map(tfvars_flow, plan.policy.flows)),
         "management": {"allowed_domains": list(s.allowed_domains)},
     }
