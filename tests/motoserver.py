@@ -29,6 +29,22 @@ EMULATOR_FIXES = {
         "tag specification instead of 'transit-gateway-attachment', so the attachment is created untagged "
         "and every re-plan wants to add its tags. The fix applies the attachment's own tag specification."
     ),
+    "cloudwatch-rpc-v2-cbor": (
+        "the aws provider's CloudWatch client speaks only Smithy RPC v2 CBOR; moto implements CloudWatch "
+        "over the json/query protocols and answers 404, so no alarm or dashboard can be created. tests/"
+        "cloudwatch_cbor.py translates CBOR requests to moto's JSON protocol and the answers back, with "
+        "botocore's own shape-aware codecs."
+    ),
+    "ec2-terminate-detaches-enis": (
+        "moto keeps a terminated instance's ENIs attached (in-use); AWS detaches every ENI that is not "
+        "deleted on termination and leaves it available, so a pre-created primary ENI can be deleted after "
+        "its instance."
+    ),
+    "ec2-detach-secondary-eni": (
+        "moto refuses DetachNetworkInterface whenever the instance has one ENI left, reporting it as device "
+        "index 0, so parallel detaches of an instance's secondary ENIs fail; AWS refuses only the primary "
+        "ENI (device index 0)."
+    ),
     "ec2-monitor-instances": (
         "moto does not implement MonitorInstances/UnmonitorInstances (HTTP 500, NotImplementedError), which "
         "the provider calls to turn detailed monitoring on (every instance here has it on). The fix records "
@@ -122,6 +138,49 @@ def _patch_attachment_tags() -> None:
     responses.TransitGatewayAttachment.create_transit_gateway_vpc_attachment = create_fixed  # type: ignore[method-assign]
 
 
+def _patch_enis() -> None:
+    from moto.ec2.models import elastic_network_interfaces as enis
+    from moto.ec2.models.instances import Instance
+
+    terminate = Instance.terminate
+
+    def terminate_fixed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        kept = [nic for nic in self.nics.values() if not nic.delete_on_termination]
+        state = terminate(self, *args, **kwargs)
+        for nic in kept:
+            if nic.instance is self:
+                self.detach_eni(nic)
+        return state
+
+    detach = enis.NetworkInterfaceBackend.detach_network_interface
+
+    def detach_fixed(self: Any, attachment_id: str) -> None:
+        for eni in self.enis.values():
+            if eni.attachment_id == attachment_id and eni.instance and eni.device_index not in (0, None):
+                eni.instance.detach_eni(eni)
+                return
+        detach(self, attachment_id)
+
+    Instance.terminate = terminate_fixed  # type: ignore[method-assign]
+    enis.NetworkInterfaceBackend.detach_network_interface = detach_fixed  # type: ignore[method-assign]
+
+
+def _patch_cloudwatch_cbor() -> None:
+    import cloudwatch_cbor
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    call = DomainDispatcherApplication.__call__
+
+    def call_fixed(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO", "").startswith(cloudwatch_cbor.PREFIX):
+            if not hasattr(self, "_cw_cbor"):
+                self._cw_cbor = cloudwatch_cbor.wrap(lambda e, s: call(self, e, s))
+            return self._cw_cbor(environ, start_response)
+        return call(self, environ, start_response)
+
+    DomainDispatcherApplication.__call__ = call_fixed  # type: ignore[method-assign]
+
+
 def _patch_monitoring() -> None:
     from moto.core.responses import ActionResult
     from moto.ec2.responses import monitoring
@@ -144,6 +203,8 @@ def main(argv: list[str]) -> None:
     _patch_deleted_attachments()
     _patch_attachment_tags()
     _patch_monitoring()
+    _patch_enis()
+    _patch_cloudwatch_cbor()
     from moto.server import main as moto_main
 
     moto_main(argv)

@@ -93,6 +93,8 @@ locals {
   workload_vpcs           = merge(module.workload, module.workload_shared)
   workload_attachment_ids = { for k, m in local.workload_vpcs : k => m.transit_gateway_attachment_id }
 
+  core_internal_cidrs = [for az in sort(keys(var.core.subnets)) : var.core.subnets[az].internal]
+
   lambda_zip_path = coalesce(var.lambda_zip_path, "${path.root}/../../build/pod-health.zip")
   first_az        = sort(keys(var.core.subnets))[0]
 }
@@ -178,6 +180,9 @@ module "transit_gateway" {
   workload_attachments   = local.workload_attachment_ids
   accept_vpc_attachments = { for k, m in module.workload_shared : k => m.transit_gateway_attachment_id }
   core_attachments       = { core = module.core_vpc.transit_gateway_attachment_id }
+  # East-west replies target the fw's SNAT address in a core internal subnet: route them straight back
+  # to the core attachment (to that very fw), never via the ECMP default that could pick another pod.
+  workloads_return_cidrs = local.core_internal_cidrs
   # The pods wire their own VPN attachments (modules/pod: associated with `core`, propagated into `workloads`).
   vpn_attachments = {}
 
@@ -213,10 +218,11 @@ module "workload_shared" {
     aws = aws.workload_account
   }
 
-  name               = "${var.name}-${each.key}"
-  cidr               = each.value.cidr
-  subnets            = each.value.subnets
-  transit_gateway_id = module.transit_gateway.id
+  name    = "${var.name}-${each.key}"
+  cidr    = each.value.cidr
+  subnets = each.value.subnets
+  # Waits for the RAM share and its principal association: the other account sees the TGW only then.
+  transit_gateway_id = module.transit_gateway.ram_shared_transit_gateway_id
   # The network account owns the TGW: it accepts the attachment and wires its route tables.
   transit_gateway_shared = true
   ingress_rules          = each.value.ingress_rules
@@ -232,29 +238,21 @@ module "workload_shared" {
 module "core_vpc" {
   source = "../../modules/core-vpc"
 
-  name               = "${var.name}-core"
-  cidr               = var.core.cidr
-  subnets            = var.core.subnets
+  name = "${var.name}-core"
+  cidr = var.core.cidr
+  # Exactly the contract's AZs (a core subnet set missing for one of them fails the plan here).
+  subnets            = { for az in var.azs : az => var.core.subnets[az] }
   pods               = { for k, p in var.pods : k => { az = p.az, bridge_cidr = p.bridge_cidr } }
   transit_gateway_id = module.transit_gateway.id
   workload_supernet  = var.workload_supernet
+  # Pinned (brownfield) workload CIDRs outside the supernet: the fw reaches them through the TGW too.
+  internal_extra_cidrs = sort(values(local.outside_supernet))
   # Each pod owns its bridge default route (it owns the fw ENI the route points at).
   create_bridge_default_routes = false
   # The flow log group keeps the module's own key (scoped to that log group): passing this root's key
   # (unknown until apply) would make the module's create-a-key decision unknown at plan time.
 
   tags = merge(local.tags, { "microseg:role" = "core" })
-}
-
-# Pinned (brownfield) workload CIDRs outside the supernet: the fw reaches them through the TGW too.
-resource "aws_route" "core_internal_pinned" {
-  for_each = local.outside_supernet
-
-  route_table_id         = module.core_vpc.internal_route_table_id
-  destination_cidr_block = each.value
-  transit_gateway_id     = module.transit_gateway.id
-
-  depends_on = [module.core_vpc]
 }
 
 ################################################################################
@@ -364,6 +362,7 @@ module "observability" {
     { management-nat = { instance_id = module.management.nat_instance_id } },
   )
   transit_gateway_id = module.transit_gateway.id
+  enable_tgw_alarms  = true
   transit_gateway_attachments = merge(
     # Per-workload bytes for chargeback; the alarm fires above the promised bandwidth.
     { for k, w in var.workloads : "workload-${k}" => {

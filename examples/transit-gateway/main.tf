@@ -10,6 +10,8 @@ module "transit_gateway" {
 
   workload_attachments = { for k, w in module.workload : k => w.transit_gateway_attachment_id }
   core_attachments     = { core = module.core.transit_gateway_attachment_id }
+  # East-west replies to the fw SNAT addresses go straight back to the core attachment.
+  workloads_return_cidrs = [for az in sort(keys(var.core.subnets)) : var.core.subnets[az].internal]
   vpn_attachments = {
     for k, v in aws_vpn_connection.pod : k => {
       attachment_id          = v.transit_gateway_attachment_id

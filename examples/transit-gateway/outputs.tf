@@ -27,3 +27,8 @@ output "propagating_vpn_attachments" {
   description = "Pods in the active ECMP set."
   value       = module.transit_gateway.propagating_vpn_attachments
 }
+
+output "workloads_return_routes" {
+  description = "Return routes in `workloads`: core internal CIDR -> core attachment ID."
+  value       = module.transit_gateway.workloads_return_routes
+}

@@ -19,7 +19,8 @@ locals {
 
   endpoints = var.enable_interface_endpoints ? toset(var.interface_endpoints) : toset([])
 
-  create_kms_key     = var.enable_flow_log && var.flow_log_kms_key_arn == null
+  # A static boolean: an ARN created in the same apply would make `count` unknown at plan time.
+  create_kms_key     = var.enable_flow_log && var.create_flow_log_kms_key
   flow_log_group     = "/aws/vpc-flow-logs/${var.name}"
   flow_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.flow_log_group}"
 }
@@ -103,6 +104,17 @@ resource "aws_route_table" "internal" {
 resource "aws_route" "internal_workloads" {
   route_table_id         = aws_route_table.internal.id
   destination_cidr_block = var.workload_supernet
+  transit_gateway_id     = var.transit_gateway_id
+
+  depends_on = [aws_ec2_transit_gateway_vpc_attachment.this]
+}
+
+# Pinned (brownfield) workload CIDRs outside the pool still reach the TGW the same way.
+resource "aws_route" "internal_extra" {
+  for_each = toset(var.internal_extra_cidrs)
+
+  route_table_id         = aws_route_table.internal.id
+  destination_cidr_block = each.value
   transit_gateway_id     = var.transit_gateway_id
 
   depends_on = [aws_ec2_transit_gateway_vpc_attachment.this]
@@ -299,6 +311,13 @@ resource "aws_cloudwatch_log_group" "flow_log" {
   kms_key_id        = local.create_kms_key ? aws_kms_key.flow_log[0].arn : var.flow_log_kms_key_arn
 
   tags = merge(var.tags, { Name = "${var.name}-flow-log" })
+
+  lifecycle {
+    precondition {
+      condition     = local.create_kms_key || var.flow_log_kms_key_arn != null
+      error_message = "create_flow_log_kms_key = false needs flow_log_kms_key_arn: flow logs are always encrypted."
+    }
+  }
 }
 
 data "aws_iam_policy_document" "flow_log_assume" {

@@ -86,14 +86,31 @@ variable "interface_endpoints" {
   default     = ["logs", "monitoring", "ssm", "ssmmessages", "ec2messages"]
 }
 
+variable "internal_extra_cidrs" {
+  description = "Further CIDRs the internal route table sends to the Transit Gateway besides `workload_supernet`, e.g. brownfield workload CIDRs pinned outside the pool."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.internal_extra_cidrs : can(cidrnetmask(c))])
+    error_message = "internal_extra_cidrs must be IPv4 CIDRs."
+  }
+}
+
 variable "enable_flow_log" {
   description = "Whether to send VPC flow logs (ALL traffic) to a KMS-encrypted CloudWatch log group."
   type        = bool
   default     = true
 }
 
+variable "create_flow_log_kms_key" {
+  description = "Whether to create the flow log group's KMS key (its policy lets only this log group use it). Set false and pass `flow_log_kms_key_arn` to use a key of your own."
+  type        = bool
+  default     = true
+}
+
 variable "flow_log_kms_key_arn" {
-  description = "ARN of an existing KMS key for the flow log group. When null the module creates a key whose policy lets only this log group use it."
+  description = "ARN of an existing KMS key for the flow log group, used when `create_flow_log_kms_key` is false."
   type        = string
   default     = null
 }

@@ -32,7 +32,8 @@ locals {
     }
   ]...)
 
-  tgw_alarms = var.transit_gateway_id == null ? {} : merge([
+  # A static switch: the TGW ID is unknown at plan time when the TGW is created in the same apply.
+  tgw_alarms = !var.enable_tgw_alarms ? {} : merge([
     for k, a in var.transit_gateway_attachments : {
       for m in ["BytesIn", "BytesOut"] : "${k}-${m}" => {
         attachment    = k
@@ -223,6 +224,13 @@ resource "aws_cloudwatch_metric_alarm" "tgw_bytes" {
   ok_actions          = local.alarm_actions
 
   tags = merge(var.tags, { Name = "${var.name}-tgw-${each.key}" })
+
+  lifecycle {
+    precondition {
+      condition     = var.transit_gateway_id != null
+      error_message = "enable_tgw_alarms needs transit_gateway_id."
+    }
+  }
 }
 
 ################################################################################
@@ -280,7 +288,7 @@ locals {
         metrics = [for k, t in local.tunnels : ["AWS/VPN", "TunnelState", "TunnelIpAddress", t.ip, { label = k }]]
       }
     }],
-    var.transit_gateway_id == null || length(var.transit_gateway_attachments) == 0 ? [] : [
+    !var.enable_tgw_alarms || length(var.transit_gateway_attachments) == 0 ? [] : [
       for m in ["BytesIn", "BytesOut"] : {
         type = "metric", width = 12, height = 6
         properties = {

@@ -77,6 +77,12 @@ variable "transit_gateway_id" {
   default     = null
 }
 
+variable "enable_tgw_alarms" {
+  description = "Whether to watch `transit_gateway_attachments` of `transit_gateway_id` (BytesIn/BytesOut alarms, dashboard widgets). A static boolean so it holds when the TGW is created in the same apply."
+  type        = bool
+  default     = true
+}
+
 variable "transit_gateway_attachments" {
   description = "TGW attachments keyed by a readable name (workload name, `core`, `pod-01`...): BytesIn/BytesOut alarms and per-workload bytes on the dashboard for chargeback. `alarm_mbps` null: dashboard only."
   type = map(object({

@@ -205,11 +205,6 @@ resource "aws_lambda_function" "this" {
     }
   }
 
-  logging_config {
-    log_format = "Text"
-    log_group  = aws_cloudwatch_log_group.this[each.key].name
-  }
-
   dynamic "tracing_config" {
     for_each = var.enable_tracing ? [1] : []
     content {
@@ -219,7 +214,8 @@ resource "aws_lambda_function" "this" {
 
   tags = merge(var.tags, { Name = each.value.function_name, "microseg:pod" = each.key })
 
-  depends_on = [aws_iam_role_policy.this]
+  # The function logs to /aws/lambda/<name>, the group created above (KMS, retention) before it runs.
+  depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
 }
 
 ################################################################################

@@ -98,6 +98,20 @@ resource "aws_ec2_transit_gateway_route_table_propagation" "vpn" {
 }
 
 ################################################################################
+# Return path of east-west traffic: the fw SNATs to its own internal address, so the reply to it
+# must go straight back to the core attachment (to that very fw), not through the ECMP default.
+# Only the core's internal subnets go here: no workload CIDR is ever routed in `workloads`.
+################################################################################
+
+resource "aws_ec2_transit_gateway_route" "workloads_return" {
+  for_each = var.core_attachment_key == null ? toset([]) : toset(var.workloads_return_cidrs)
+
+  destination_cidr_block         = each.value
+  transit_gateway_attachment_id  = var.core_attachments[var.core_attachment_key]
+  transit_gateway_route_table_id = aws_ec2_transit_gateway_route_table.this["workloads"].id
+}
+
+################################################################################
 # RAM share to the workloads' accounts
 ################################################################################
 

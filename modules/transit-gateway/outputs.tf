@@ -42,3 +42,15 @@ output "ram_resource_share_arn" {
   description = "ARN of the RAM resource share (null when not shared)."
   value       = try(aws_ram_resource_share.this[0].arn, null)
 }
+
+output "ram_shared_transit_gateway_id" {
+  description = "ID of the Transit Gateway, available only once the RAM share and its principal associations exist: attachments from another account use this one so they wait for the share."
+  value       = aws_ec2_transit_gateway.this.id
+
+  depends_on = [aws_ram_resource_association.this, aws_ram_principal_association.this]
+}
+
+output "workloads_return_routes" {
+  description = "Return routes in `workloads`: destination CIDR -> core attachment ID."
+  value       = { for k, r in aws_ec2_transit_gateway_route.workloads_return : k => r.transit_gateway_attachment_id }
+}

@@ -31,6 +31,23 @@ variable "core_attachments" {
   default     = {}
 }
 
+variable "workloads_return_cidrs" {
+  description = "CIDRs the fw instances SNAT east-west traffic to (the core VPC's internal subnets): static routes in `workloads` to the core attachment `core_attachment_key`, so a workload's reply returns to the very fw that owns the address instead of taking the ECMP default via any pod. Never put workload CIDRs here."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.workloads_return_cidrs : can(cidrnetmask(c))])
+    error_message = "workloads_return_cidrs must be IPv4 CIDRs."
+  }
+}
+
+variable "core_attachment_key" {
+  description = "Key in `core_attachments` of the core VPC attachment `workloads_return_cidrs` route to (null: no return routes)."
+  type        = string
+  default     = "core"
+}
+
 variable "vpn_attachments" {
   description = "The pods' VPN attachment IDs keyed by pod name: associated with `core`; propagated into `workloads` when `propagate_to_workloads` (blue/green: switch a whole set of pods in or out of ECMP). Leave empty when the pod module wires its own attachment with the route table IDs of this module."
   type = map(object({

@@ -11,7 +11,8 @@ locals {
   ingress_rules = { for r in var.ingress_rules : "${r.protocol}-${r.from_port}-${r.to_port}-${r.cidr}" => r }
   egress_rules  = { for r in var.egress_rules : "${r.protocol}-${r.from_port}-${r.to_port}-${r.cidr}" => r }
 
-  create_kms_key     = var.enable_flow_log && var.flow_log_kms_key_arn == null
+  # A static boolean: an ARN created in the same apply would make `count` unknown at plan time.
+  create_kms_key     = var.enable_flow_log && var.create_flow_log_kms_key
   flow_log_group     = "/aws/vpc-flow-logs/${var.name}"
   flow_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.flow_log_group}"
 }
@@ -223,6 +224,13 @@ resource "aws_cloudwatch_log_group" "flow_log" {
   kms_key_id        = local.create_kms_key ? aws_kms_key.flow_log[0].arn : var.flow_log_kms_key_arn
 
   tags = merge(var.tags, { Name = "${var.name}-flow-log" })
+
+  lifecycle {
+    precondition {
+      condition     = local.create_kms_key || var.flow_log_kms_key_arn != null
+      error_message = "create_flow_log_kms_key = false needs flow_log_kms_key_arn: flow logs are always encrypted."
+    }
+  }
 }
 
 data "aws_iam_policy_document" "flow_log_assume" {

@@ -102,8 +102,14 @@ variable "enable_flow_log" {
   default     = true
 }
 
+variable "create_flow_log_kms_key" {
+  description = "Whether to create the flow log group's KMS key (its policy lets only this log group use it). Set false and pass `flow_log_kms_key_arn` to use a key of your own."
+  type        = bool
+  default     = true
+}
+
 variable "flow_log_kms_key_arn" {
-  description = "ARN of an existing KMS key for the flow log group. When null the module creates a key whose policy lets only this log group use it."
+  description = "ARN of an existing KMS key for the flow log group, used when `create_flow_log_kms_key` is false."
   type        = string
   default     = null
 }

@@ -119,9 +119,9 @@ def test_workload_attachments_associated_with_workloads_propagated_into_core(pla
 def test_workloads_table_has_no_route_to_any_workload(planned) -> None:
     """3. Nothing puts a workload CIDR into `workloads`: no static route, and the only propagations
     into it are the pods' VPN attachments (whose BGP routes are 0.0.0.0/0)."""
-    _, plan = planned
+    tfvars, plan = planned
     cfg = Config(plan)
-    assert not of_type(plan, "aws_ec2_transit_gateway_route"), "no static TGW routes at all"
+    _assert_only_return_routes(tfvars, plan, cfg)
     into_workloads = []
     for path, address in _all_resources(cfg, "aws_ec2_transit_gateway_route_table_propagation"):
         if RT_WORKLOADS in cfg.attr_targets(path, address, "transit_gateway_route_table_id"):
@@ -136,6 +136,56 @@ def test_workloads_table_has_no_route_to_any_workload(planned) -> None:
         # Anything else that could propagate into `workloads` must have no instance in this plan.
         instances = _instances(plan, path, address)
         assert not instances, f"{instances} propagate into `workloads` (sources {sources})"
+
+
+def _assert_only_return_routes(tfvars: dict[str, Any], plan: dict[str, Any], cfg: Config) -> None:
+    """The only static TGW routes are the east-west return routes: the core's internal subnets (the
+    fw SNAT addresses) -> the core attachment, in `workloads`. None covers any workload CIDR."""
+    static = of_type(plan, "aws_ec2_transit_gateway_route")
+    internal = sorted(s["internal"] for s in tfvars["core"]["subnets"].values())
+    assert sorted(v["destination_cidr_block"] for v in static.values()) == internal
+    assert set(static) == {
+        f'module.transit_gateway.aws_ec2_transit_gateway_route.workloads_return["{c}"]' for c in internal
+    }
+    assert all(v.get("blackhole") in (False, None) for v in static.values())
+    for cidr in internal:
+        for w in tfvars["workloads"].values():
+            assert not ipaddress.ip_network(cidr).overlaps(ipaddress.ip_network(w["cidr"])), (cidr, w)
+    tgw = ("transit_gateway",)
+    route = "aws_ec2_transit_gateway_route.workloads_return"
+    assert cfg.attr_targets(tgw, route, "transit_gateway_route_table_id") == {RT_WORKLOADS}
+    # var.core_attachments -> the root's core_vpc output -> the core VPC attachment.
+    assert cfg.attr_targets(tgw, route, "transit_gateway_attachment_id") == {
+        "module.core_vpc.aws_ec2_transit_gateway_vpc_attachment.this"
+    }
+
+
+def test_east_west_replies_return_to_the_core_attachment(planned) -> None:
+    """The fw SNATs east-west traffic to its internal address: `workloads` routes the core internal
+    subnets straight back to the core attachment, so a reply reaches the very fw that sent the
+    request instead of the ECMP default via any pod."""
+    tfvars, plan = planned
+    cfg = Config(plan)
+    _assert_only_return_routes(tfvars, plan, cfg)
+    call = cfg.module(())["module_calls"]["transit_gateway"]["expressions"]["workloads_return_cidrs"]
+    assert call["references"] == ["local.core_internal_cidrs"]
+
+
+def test_shared_workloads_wait_for_the_ram_share(planned) -> None:
+    """A2: the other account's attachment takes the TGW ID from the output that depends on the RAM
+    share and its principal associations."""
+    _, plan = planned
+    cfg = Config(plan)
+    call = cfg.module(())["module_calls"]["workload_shared"]["expressions"]["transit_gateway_id"]
+    assert call["references"][0] == "module.transit_gateway.ram_shared_transit_gateway_id"
+    out = cfg.module(("transit_gateway",))["outputs"]["ram_shared_transit_gateway_id"]
+    assert set(out["depends_on"]) == {
+        "aws_ram_resource_association.this",
+        "aws_ram_principal_association.this",
+    }
+    assert cfg.attr_targets(
+        ("workload_shared",), "aws_ec2_transit_gateway_vpc_attachment.this", "transit_gateway_id"
+    ) == {TGW}
 
 
 def test_vpn_attachments_associated_with_core_propagated_into_workloads(planned) -> None:
@@ -211,9 +261,12 @@ def test_bridge_default_goes_to_the_fw_and_core_internal_to_the_tgw(planned) -> 
         if not ipaddress.ip_network(w["cidr"]).subnet_of(supernet)
     }
     assert outside, "examples/inventory.csv pins legacy-ledger outside the supernet"
-    pinned = of_type(plan, "aws_route", "aws_route.core_internal_pinned")
+    pinned = of_type(plan, "aws_route", "module.core_vpc.aws_route.internal_extra")
     assert {v["destination_cidr_block"] for v in pinned.values()} == set(outside.values())
-    assert cfg.attr_targets((), "aws_route.core_internal_pinned", "transit_gateway_id") == {TGW}
+    assert cfg.attr_targets(("core_vpc",), "aws_route.internal_extra", "transit_gateway_id") == {TGW}
+    assert cfg.attr_targets(("core_vpc",), "aws_route.internal_extra", "route_table_id") == {
+        "module.core_vpc.aws_route_table.internal"
+    }
 
 
 def test_asns_and_inside_cidrs_are_the_generators(planned) -> None:

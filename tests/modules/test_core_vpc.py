@@ -83,6 +83,33 @@ def test_plan_contract_pods_without_bridge_routes(tfroot, aws_env) -> None:
 
 
 @pytest.mark.plan
+def test_plan_pinned_cidrs_and_given_flow_log_key(tfroot, aws_env) -> None:
+    """internal_extra_cidrs: pinned brownfield CIDRs outside the pool -> TGW from the internal table.
+    create_flow_log_kms_key = false (a static switch): the given key encrypts the flow log group."""
+    key = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    plan = tfroot(MODULE, aws_env).plan(
+        {
+            **MODULE_VARS,
+            "internal_extra_cidrs": ["10.32.0.0/22"],
+            "create_flow_log_kms_key": False,
+            "flow_log_kms_key_arn": key,
+        }
+    )
+    after = {rc["address"]: rc["change"]["after"] for rc in plan["resource_changes"]}
+    extra = after['aws_route.internal_extra["10.32.0.0/22"]']
+    assert extra["destination_cidr_block"] == "10.32.0.0/22"
+    assert extra["transit_gateway_id"] == MODULE_VARS["transit_gateway_id"]
+    assert "aws_kms_key.flow_log[0]" not in after
+    assert after["aws_cloudwatch_log_group.flow_log[0]"]["kms_key_id"] == key
+
+
+@pytest.mark.plan
+def test_plan_flow_log_is_never_unencrypted(tfroot, aws_env) -> None:
+    with pytest.raises(TofuError, match=r"flow logs are\s+always encrypted"):
+        tfroot(MODULE, aws_env).plan({**MODULE_VARS, "create_flow_log_kms_key": False})
+
+
+@pytest.mark.plan
 def test_plan_bridge_routes_need_every_pods_eni(tfroot, aws_env) -> None:
     with pytest.raises(TofuError, match="fw_bridge_eni_ids has no ENI for pod pod-01"):
         tfroot(MODULE, aws_env).plan(

@@ -17,7 +17,17 @@ EXAMPLE = "examples/transit-gateway"
 MODULE = "modules/transit-gateway"
 
 # Differences moto shows on the second plan, each with the reason it is the emulator and not the module.
-EMULATOR_DIFFS: dict[str, str] = {}
+# moto stores a static TGW route's attachment as one object where AWS has the list
+# TransitGatewayAttachments, so SearchTransitGatewayRoutes returns that list empty: the provider reads
+# the return route back as transit_gateway_attachment_id = "" / blackhole = true and wants to replace it.
+MOTO_STATIC_ROUTE_TARGET = (
+    "moto returns no TransitGatewayAttachments for a static TGW route, so the provider reads the"
+    " core attachment back as '' / blackhole"
+)
+EMULATOR_DIFFS: dict[str, str] = {
+    # fnmatch: `[` opens a character class, so the instance key is matched with a plain `*`.
+    "module.transit_gateway.aws_ec2_transit_gateway_route.workloads_return*": MOTO_STATIC_ROUTE_TARGET,
+}
 
 
 def _module_config(plan: dict, module: str) -> dict[str, dict]:
@@ -71,6 +81,37 @@ def test_plan_packet_path_wiring(tfroot, aws_env) -> None:
         'module.transit_gateway.aws_ec2_transit_gateway_route_table_propagation.workload["orders"]',
         'module.transit_gateway.aws_ec2_transit_gateway_route_table_propagation.workload["payments"]',
     }
+
+
+@pytest.mark.plan
+def test_plan_east_west_return_routes(tfroot, aws_env) -> None:
+    """The fw SNATs east-west traffic to its internal address: `workloads` routes the core internal
+    subnets (and nothing else) to the core attachment, so the reply returns to that very fw."""
+    plan = tfroot(EXAMPLE, aws_env).plan()
+    after = _after(plan)
+    routes = {a: v for a, v in after.items() if ".aws_ec2_transit_gateway_route.workloads_return[" in a}
+    assert {v["destination_cidr_block"] for v in routes.values()} == {"10.0.3.0/24"}
+    assert all(not v.get("blackhole") for v in routes.values())
+    cfg = _module_config(plan, "transit_gateway")
+    route = cfg["aws_ec2_transit_gateway_route.workloads_return"]
+    assert 'aws_ec2_transit_gateway_route_table.this["workloads"].id' in _rt_ref(route)
+    assert route["expressions"]["transit_gateway_attachment_id"]["references"][0].startswith(
+        "var.core_attachments"
+    )
+    # The only static routes of the module; no workload CIDR is ever routed in `workloads`.
+    assert [n for n in cfg if n.startswith("aws_ec2_transit_gateway_route.")] == [
+        "aws_ec2_transit_gateway_route.workloads_return"
+    ]
+
+
+@pytest.mark.plan
+def test_plan_rejects_bad_return_cidr(tfroot, aws_env) -> None:
+    from tfharness import TofuError
+
+    with pytest.raises(TofuError, match="workloads_return_cidrs must be IPv4 CIDRs"):
+        tfroot(MODULE, aws_env).plan(
+            {"name": "x", "amazon_side_asn": 64512, "workloads_return_cidrs": ["10.0.3.0"]}
+        )
 
 
 @pytest.mark.plan
@@ -157,6 +198,27 @@ def _props(ec2, rt: str) -> set[str]:
     }
 
 
+def _static_routes(ec2, rt: str) -> dict[str, str | None]:
+    """Active static routes of a TGW route table: destination -> attachment (None: not reported)."""
+    routes = ec2.search_transit_gateway_routes(
+        TransitGatewayRouteTableId=rt, Filters=[{"Name": "type", "Values": ["static"]}]
+    )["Routes"]
+    return {
+        r["DestinationCidrBlock"]: next(
+            (a["TransitGatewayAttachmentId"] for a in r.get("TransitGatewayAttachments", [])), None
+        )
+        for r in routes
+        if r.get("State") == "active"
+    }
+
+
+def _assert_return_route(ec2, rt: str, core_attachment: str, real: bool) -> None:
+    static = _static_routes(ec2, rt)
+    assert set(static) == {"10.0.3.0/24"}, static
+    # MOTO_STATIC_ROUTE_TARGET: only a real account reports the target; the plan test proves the wiring.
+    assert static["10.0.3.0/24"] == core_attachment or (not real and static["10.0.3.0/24"] is None)
+
+
 @pytest.mark.apply
 @pytest.mark.slow
 def test_apply_blue_green_replan_destroy(tfroot, sandbox) -> None:
@@ -182,6 +244,9 @@ def test_apply_blue_green_replan_destroy(tfroot, sandbox) -> None:
         assert _props(ec2, rts["core"]) == workloads
         # `workloads` learns only from the pods: no workload (nor the core VPC) propagates into it.
         assert _props(ec2, rts["workloads"]) == vpns
+        # East-west replies: the core internal subnet -> the core attachment, as a static route.
+        _assert_return_route(ec2, rts["workloads"], out["core_attachment_id"], sandbox.real)
+        assert set(out["workloads_return_routes"]) == {"10.0.3.0/24"}
 
         allowed = tf.assert_no_changes(emulator_diffs=EMULATOR_DIFFS)
         print("emulator differences on re-plan:", allowed or "none")
@@ -189,6 +254,7 @@ def test_apply_blue_green_replan_destroy(tfroot, sandbox) -> None:
         # Blue/green: take pod-01 out of the ECMP set; it stays associated with `core`.
         tf.apply({"active_pods": ["pod-02"]})
         assert _props(ec2, rts["workloads"]) == {out["vpn_attachment_ids"]["pod-02"]}
+        _assert_return_route(ec2, rts["workloads"], out["core_attachment_id"], sandbox.real)
         assert _assocs(ec2, rts["core"]) == vpns | {out["core_attachment_id"]}
         tf.assert_no_changes({"active_pods": ["pod-02"]}, emulator_diffs=EMULATOR_DIFFS)
     finally:

@@ -76,6 +76,7 @@ def test_plan_shared_transit_gateway_leaves_defaults_to_owner(tfroot, aws_env) -
             "subnets": {"us-east-1a": {"workload": "10.65.0.0/22", "attachment": "10.65.15.0/28"}},
             "transit_gateway_id": "tgw-0123456789abcdef0",
             "transit_gateway_shared": True,
+            "create_flow_log_kms_key": False,
             "flow_log_kms_key_arn": GIVEN_KEY,
         }
     )

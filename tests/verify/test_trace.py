@@ -118,6 +118,23 @@ def test_correct_snapshot_is_all_inspected() -> None:
     assert all(p.reason == "enters one of 2 pods through their VPN attachments (ECMP)" for p in paths)
 
 
+@pytest.mark.parametrize("targets", [("att-core",), ()], ids=["as-aws-reports-it", "target-not-reported"])
+def test_return_route_to_the_core_internal_subnets_is_not_a_bypass(targets: tuple[str, ...]) -> None:
+    """East-west return path: `workloads` routes the fw SNAT subnets (core internal) back to the core
+    attachment. The core VPC is neither a workload nor the internet, so that route is no way around
+    a pod, also when the API names no target (moto)."""
+    net = snapshot()
+    for cidr in ("10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24"):
+        net.tgw_route_tables["rt-workloads"].routes.append(
+            TgwRoute(P(cidr), targets, "active", "static", "api", 0)
+        )
+    paths = trace_network(net)
+    assert len(paths) == 4
+    assert {p.verdict for p in paths} == {"inspected"}
+    # None of the followed paths uses a return route.
+    assert all(h.match in ("0.0.0.0/0", "-") or h.match.startswith("10.64.") for p in paths for h in p.hops)
+
+
 def test_static_route_to_another_workload_as_aws_reports_it() -> None:
     net = snapshot()
     static(net, "rt-workloads", "10.64.16.0/20", "att-orders")
