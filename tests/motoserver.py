@@ -149,7 +149,10 @@ def _patch_enis() -> None:
         state = terminate(self, *args, **kwargs)
         for nic in kept:
             if nic.instance is self:
-                self.detach_eni(nic)
+                # Free the ENI but keep it in the instance's map: moto describes a terminated
+                # instance from its device-0 ENI.
+                nic.instance = nic.attachment_id = nic.attach_time = nic.device_index = None
+                nic.status = "available"
         return state
 
     detach = enis.NetworkInterfaceBackend.detach_network_interface
