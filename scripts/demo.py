@@ -101,12 +101,38 @@ def main() -> int:
     moto = start_moto(port, work / "moto.log")
     env = moto_env(f"http://127.0.0.1:{port}")
     root = TfRoot(REPO / "examples/complete", work / "tofu", env)
-    tfvars = (gen / "microseg.auto.tfvars.json",)
+    # The same moto adaptations as tests/complete/test_complete_apply.py (reasons there): moto has
+    # no RAM associations, so other-account workloads are built in the network account, and no
+    # Debian AMI parameter, so the pods use moto's Amazon Linux AMI.
+    generated = json.loads((gen / "microseg.auto.tfvars.json").read_text())
+    moved = sorted(n for n, w in generated["workloads"].items() if w.get("account_id"))
+    for name in moved:
+        generated["workloads"][name]["account_id"] = None
+    generated["ram_share_accounts"] = []
+    (work / "demo.tfvars.json").write_text(json.dumps(generated, indent=2))
+    if moved:
+        print(f"  moto: workloads of other accounts built in the network account: {', '.join(moved)}")
+    zip_path = work / "pod-health.zip"
+    subprocess.run(
+        [sys.executable, str(REPO / "scripts/build_lambda.py"), "--out", str(zip_path)], check=True
+    )
+    import boto3
+
+    ssm = boto3.client(
+        "ssm",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_REGION"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    ami = ssm.get_parameter(Name="/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64")
+    extra = {"lambda_zip_path": str(zip_path), "ami_id": ami["Parameter"]["Value"]}
+    tfvars = (work / "demo.tfvars.json",)
     rc = 0
     try:
         step("tofu init + apply examples/complete")
         t0 = time.monotonic()
-        root.apply(var_files=tfvars)
+        root.apply(extra, var_files=tfvars)
         count = len(root.run("state", "list").stdout.split())
         print(f"  applied {count} resources in {time.monotonic() - t0:.0f}s")
         step("what was built")
@@ -129,7 +155,7 @@ def main() -> int:
             print(f"\nkept: moto on {env['AWS_ENDPOINT_URL']}, tofu root {root.dir}")
             return rc
         step("tofu destroy")
-        root.destroy(var_files=tfvars)
+        root.destroy(extra, var_files=tfvars)
         print("  destroyed, state empty")
     finally:
         if not args.keep:
