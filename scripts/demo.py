@@ -149,7 +149,7 @@ def main() -> int:
                 "--endpoint-url",
                 env["AWS_ENDPOINT_URL"],
             ],
-            env={**__import__("os").environ, **env},
+            env={k: v for k, v in {**__import__("os").environ, **env}.items() if v},
         ).returncode
         if args.keep:
             print(f"\nkept: moto on {env['AWS_ENDPOINT_URL']}, tofu root {root.dir}")
