@@ -29,16 +29,16 @@ def rendered(
     tfvars: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, dict[str, dict[str, str]]]:
     if not shutil.which(podconfig.TOFU):
-        pytest.skip("tofu not on PATH (scripts/toolchain.sh)")
+        pytest.fail("tofu not on PATH: run scripts/toolchain.sh")
     out = podconfig.render(tfvars, tmp_path_factory.mktemp("render"))
     return {pod: {role: podconfig.files(ud) for role, ud in roles.items()} for pod, roles in out.items()}
 
 
 def _need(tool: str) -> None:
     if not shutil.which(tool) and not Path(tool).exists():
-        pytest.skip(f"{tool} missing: scripts/bootstrap.sh installs it")
+        pytest.fail(f"{tool} missing: scripts/bootstrap.sh installs it")
     if os.geteuid() != 0:
-        pytest.skip("the checkers need root (network namespaces)")
+        pytest.fail("the checkers need root (network namespaces)")
 
 
 def test_user_data_fits_and_is_cloud_config(tfvars: dict[str, Any], rendered: dict[str, Any]) -> None:
