@@ -120,13 +120,6 @@ def sandbox(request: pytest.FixtureRequest) -> Sandbox:
 
 
 @pytest.fixture
-def real_aws_only() -> None:
-    """For tests that only make sense in a real account (e.g. BGP really up)."""
-    if not REAL_AWS:
-        pytest.skip("real AWS sandbox not requested: set MICROSEG_REAL_AWS=1 with credentials to run")
-
-
-@pytest.fixture
 def tfroot(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """Factory: tfroot("examples/workload-vpc", env) -> TfRoot in a private copy."""
 
