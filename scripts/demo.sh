@@ -4,6 +4,6 @@
 # verify the packet path, destroy. Installs what it needs first (idempotent, cached).
 #   scripts/demo.sh [--keep]     --keep leaves the moto server and state up for exploring
 source "$(dirname "$0")/lib.sh"
-"$REPO_ROOT/scripts/bootstrap.sh" all
+"$REPO_ROOT/scripts/bootstrap.sh" demo
 toolchain_env
 exec python "$REPO_ROOT/scripts/demo.py" "$@"

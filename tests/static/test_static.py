@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,47 @@ def test_tofu_cli_config_is_offline() -> None:
         mirror.glob("registry.opentofu.org/hashicorp/aws/*/linux_amd64/terraform-provider-aws_v*")
     )
     assert len(binaries) == 1, binaries
+
+
+TF_TREES = ("modules", "stacks", "examples")
+TYPE_DECL = re.compile(r'^\s*(resource|data|ephemeral)\s+"(aws_[a-z0-9_]+)"', re.MULTILINE)
+
+
+def _used_types() -> dict[str, set[str]]:
+    used: dict[str, set[str]] = {"resource": set(), "data": set(), "ephemeral": set()}
+    for tree in TF_TREES:
+        for tf in (REPO / tree).rglob("*.tf"):
+            if ".terraform" not in tf.parts:
+                for kind, name in TYPE_DECL.findall(tf.read_text()):
+                    used[kind].add(name)
+    return used
+
+
+def test_built_provider_has_every_type_we_use(tmp_path: Path) -> None:
+    # The provider is compiled with a subset of its services (toolchain/trim_provider.py): a
+    # resource type of a service left out would only fail at validate time of the root that uses
+    # it. This checks every type any module, stack or example declares, in one place.
+    (tmp_path / "main.tf").write_text(
+        'terraform {\n  required_providers {\n    aws = {\n      source = "hashicorp/aws"\n    }\n  }\n}\n'
+    )
+    tofu = os.environ.get("MICROSEG_TOFU", "tofu")
+    init = _run([tofu, "init", "-backend=false", "-input=false", "-no-color"], cwd=tmp_path)
+    assert init.returncode == 0, init.stdout + init.stderr
+    proc = _run([tofu, "providers", "schema", "-json"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    schema = next(iter(json.loads(proc.stdout)["provider_schemas"].values()))
+    have = {
+        "resource": set(schema.get("resource_schemas", {})),
+        "data": set(schema.get("data_source_schemas", {})),
+        "ephemeral": set(schema.get("ephemeral_resource_schemas", {})),
+    }
+    used = _used_types()
+    assert len(used["resource"]) > 20, used
+    missing = [f"{kind} {name}" for kind in used for name in sorted(used[kind] - have[kind])]
+    assert not missing, (
+        "types used by the modules but not compiled into the provider (add their service package to "
+        "AWS_PROVIDER_SERVICES in toolchain/versions.env):\n  " + "\n  ".join(missing)
+    )
+    if os.environ.get("MICROSEG_PROVIDER_FULL") != "1":
+        # The check sees the trimmed build: a type of a service we do not use is absent.
+        assert "aws_s3_bucket" not in have["resource"]
