@@ -34,9 +34,11 @@ run_measured() {  # $1 = label, rest = command
   return $rc
 }
 
-run_measured cold "${cmd[@]}" || { tail -40 "$root/cold.log"; exit 1; }
+# A failing run is still timed and reported (then the benchmark exits non-zero).
+failed=0
+run_measured cold "${cmd[@]}" || { failed=1; tail -40 "$root/cold.log"; }
 cp "$MICROSEG_CACHE/build-times.txt" "$root/steps.txt" 2>/dev/null || : >"$root/steps.txt"
-run_measured warm "${cmd[@]}" || { tail -40 "$root/warm.log"; exit 1; }
+run_measured warm "${cmd[@]}" || { failed=1; tail -40 "$root/warm.log"; }
 
 printf '\n%-38s %10s %14s\n' "step (cold)" "wall s" "peak RSS MiB"
 while read -r step rest; do
@@ -51,3 +53,4 @@ while read -r label rest; do
     "$(sed -nE 's/.*machine_peak_mib=([0-9]+).*/\1/p' <<<"$rest")"
 done <"$root/runs.txt"
 echo "logs: $root/{cold,warm}.log (remove $root when done: it holds a full cache)"
+exit $failed

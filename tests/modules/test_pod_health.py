@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tfharness import REPO, TfRoot, TofuError, assert_inventory, plan_summary
+from tfharness import CLIS, REPO, TfRoot, TofuError, assert_inventory, plan_summary
 
 HERE = Path(__file__).parent
 EXAMPLE = "examples/pod-health"
@@ -42,8 +42,9 @@ def _after(plan: dict, prefix: str = "") -> dict[str, dict]:
 
 
 @pytest.mark.plan
-def test_plan_matches_inventory(tfroot, aws_env, lambda_zip) -> None:
-    plan = tfroot(EXAMPLE, aws_env).plan({"lambda_zip_path": lambda_zip})
+@pytest.mark.parametrize("cli", CLIS)
+def test_plan_matches_inventory(tfroot, aws_env, lambda_zip, cli) -> None:
+    plan = tfroot(EXAMPLE, aws_env, cli).plan({"lambda_zip_path": lambda_zip})
     assert_inventory(plan_summary(plan), HERE / "inventories" / "pod_health.yaml")
 
 
