@@ -23,12 +23,15 @@ SKIPPED = {("internal", d) for d in ("generate", "acctest", "sweep")}
 
 # One accessor: func (c *AWSClient) EC2Client(ctx context.Context) *ec2.Client { ... }
 ACCESSOR = re.compile(
-    r"^func \(c \*AWSClient\) (?P<name>[A-Za-z0-9]+)\(ctx context\.Context\) \*(?P<pkg>[a-z0-9_]+)\.Client \{\n"
+    r"^func \(c \*AWSClient\) (?P<name>[A-Za-z0-9]+)\(ctx context\.Context\) "
+    r"\*(?P<pkg>[a-z0-9_]+)\.Client \{\n"
     r"(?:\t.*\n)*?\}\n\n?",
     re.MULTILINE,
 )
-SDK_IMPORT = re.compile(r'^\t(?:(?P<alias>[a-z0-9_]+) )?"github.com/aws/aws-sdk-go-v2/service/(?P<path>[a-z0-9]+)"\n',
-                        re.MULTILINE)
+SDK_IMPORT = re.compile(
+    r'^\t(?:(?P<alias>[a-z0-9_]+) )?"github.com/aws/aws-sdk-go-v2/service/(?P<path>[a-z0-9]+)"\n',
+    re.MULTILINE,
+)
 
 
 def trim_services(source: str, keep: set[str]) -> str:
