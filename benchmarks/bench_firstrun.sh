@@ -2,8 +2,9 @@
 # First-run benchmark: runs the demo (or CI's test command) from a wiped cache, then again warm,
 # and prints each step's wall time and peak RSS, the whole run's wall time and the machine's peak
 # memory in use (concurrent builds add up), from one run.
-#   benchmarks/bench_firstrun.sh demo     ./scripts/demo.sh cold, then warm
-#   benchmarks/bench_firstrun.sh ci       .ci/run cold, then warm
+#   benchmarks/bench_firstrun.sh demo       ./scripts/demo.sh cold, then warm
+#   benchmarks/bench_firstrun.sh ci         .ci/run cold, then warm
+#   benchmarks/bench_firstrun.sh bootstrap  what .ci/run installs before its tests (scripts/bootstrap.sh all)
 # The wiped cache is a new MICROSEG_CACHE, GOCACHE, GOMODCACHE and no pip cache; Debian packages
 # already installed on the machine are reported as such (the script never removes packages).
 set -euo pipefail
@@ -12,7 +13,8 @@ what=${1:-demo}
 case "$what" in
   demo) cmd=(./scripts/demo.sh) ;;
   ci) cmd=(bash .ci/run) ;;
-  *) echo "usage: $0 [demo|ci]" >&2; exit 2 ;;
+  bootstrap) cmd=(./scripts/bootstrap.sh all) ;;
+  *) echo "usage: $0 [demo|ci|bootstrap]" >&2; exit 2 ;;
 esac
 root=$(mktemp -d /var/tmp/microseg-firstrun.XXXXXX)
 export MICROSEG_CACHE=$root/cache GOCACHE=$root/go-build GOMODCACHE=$root/gomod PIP_NO_CACHE_DIR=1
