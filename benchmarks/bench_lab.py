@@ -8,7 +8,7 @@ with the rendered local-check cadence: every 2 s, 2 failures), then prints
   reply_tunnel_share           per pod, the share of those flows whose replies left on tunnel 1 / 2
   fw_fault_withdraw_seconds    a pod's fw stops forwarding (still answers ping) -> its next hops gone
                                from the TGW's ECMP route (the agent's local check, default intervals)
-  fw_dead_withdraw_seconds     a pod's fw bridge NIC goes down -> withdrawn (same)
+  fw_dead_withdraw_seconds     a pod's fw drops every packet (dead) -> withdrawn (same)
   fw_fault_rejoin_seconds      the fw forwards again -> back in the ECMP route
   record_failover_seconds      the health record says unhealthy -> withdrawn (lab polls it every 0.5 s)
   qos_<dir>_mbps               per pod, two flows (replies on tunnel 1 and on tunnel 2) of one workload
@@ -78,8 +78,17 @@ def main() -> int:
             ["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"],
             ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"],
         )
+        # A dead fw: nothing in or out (a table dropping every packet first; taking the NIC down
+        # instead would also delete its routes, which `ip link set up` does not bring back).
         dead_s, _ = fault(
-            lab, victim, ["ip", "link", "set", "bridge", "down"], ["ip", "link", "set", "bridge", "up"]
+            lab,
+            victim,
+            [
+                "nft",
+                "add table ip dead; "
+                "add chain ip dead c { type filter hook prerouting priority -500; policy drop; }",
+            ],
+            ["nft", "delete", "table", "ip", "dead"],
         )
         lab.set_health(victim, False)
         record_s = lab.wait_for("withdrawal", lambda: victim not in lab.pods_in_ecmp(), 60, interval=0.02)

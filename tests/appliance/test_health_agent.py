@@ -201,20 +201,21 @@ def test_local_check_fails_on_a_silent_or_non_forwarding_fw(
     assert not ok and why in reason
 
 
+def _advertising_agent(state: Path, record: str, frr: FakeFrr, **kw: object) -> ha.Agent:
+    """An agent whose pod is advertised, reading `record` from `state` (rise/fall 1 on the record)."""
+    state.write_text(record)
+    return ha.Agent(
+        ha.FileSource(state), ha.Gate(rise=1, fall=1, advertise=True), ha.Bgp(65001, run=frr), **kw
+    )
+
+
 def test_either_judge_withdraws_and_both_are_needed_to_rejoin(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    state = tmp_path / "h"
-    state.write_text('{"status": "healthy"}')
-    frr = FakeFrr(advertised=True)
-    fw = {"ping": "ok"}
+    state, frr, fw = tmp_path / "h", FakeFrr(advertised=True), {"ping": "ok"}
     check = ha.LocalCheck("10.0.8.4", None, (), 1.0, lambda d, s, t: fw["ping"])
-    agent = ha.Agent(
-        ha.FileSource(state),
-        ha.Gate(rise=1, fall=1, advertise=True),
-        ha.Bgp(65001, run=frr),
-        check,
-        ha.Gate(rise=2, fall=2, advertise=True),
+    agent = _advertising_agent(
+        state, '{"status": "healthy"}', frr, local=check, local_gate=ha.Gate(rise=2, fall=2, advertise=True)
     )
     assert agent.step() is None and frr.advertised
     fw["ping"] = "timeout"  # the fw dies; the record (written once a minute) still says healthy
@@ -230,12 +231,10 @@ def test_either_judge_withdraws_and_both_are_needed_to_rejoin(
 
 
 def test_a_record_fault_withdraws_while_the_local_check_passes(tmp_path: Path) -> None:
-    state = tmp_path / "h"
-    state.write_text('{"status": "unhealthy", "faults": ["denied"]}')
     frr = FakeFrr(advertised=True)
     check = ha.LocalCheck("10.0.8.4", None, (), 1.0, lambda d, s, t: "ok")
-    agent = ha.Agent(
-        ha.FileSource(state), ha.Gate(rise=1, fall=1, advertise=True), ha.Bgp(65001, run=frr), check
+    agent = _advertising_agent(
+        tmp_path / "h", '{"status": "unhealthy", "faults": ["denied"]}', frr, local=check
     )
     assert agent.step() is False and not frr.advertised
 
@@ -245,13 +244,11 @@ def test_a_stale_record_is_logged_once_and_keeps_the_verdict(
 ) -> None:
     from datetime import UTC, datetime
 
-    state = tmp_path / "h"
-    state.write_text('{"status": "healthy", "checked_at": "2026-11-25T12:00:00Z"}')
     frr = FakeFrr(advertised=True)
-    agent = ha.Agent(
-        ha.FileSource(state),
-        ha.Gate(rise=1, fall=1, advertise=True),
-        ha.Bgp(65001, run=frr),
+    agent = _advertising_agent(
+        tmp_path / "h",
+        '{"status": "healthy", "checked_at": "2026-11-25T12:00:00Z"}',
+        frr,
         stale_after=300,
         clock=lambda: datetime(2026, 11, 25, 12, 10, 0, tzinfo=UTC),
     )

@@ -13,7 +13,6 @@ Everything else (the TCP probes, the scopes, the hysteresis, the record format) 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -25,12 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-SRC = Path(__file__).resolve().parents[2] / "modules" / "pod-health" / "src" / "health_check.py"
-_spec = importlib.util.spec_from_file_location("health_check", SRC)
-assert _spec and _spec.loader
-hc = importlib.util.module_from_spec(_spec)
-sys.modules["health_check"] = hc
-_spec.loader.exec_module(hc)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "modules" / "pod-health" / "src"))
+import health_check as hc  # the Lambda's own module, imported as its runtime does
 
 
 class FileSsm:
