@@ -178,3 +178,44 @@ def test_qos_script_builds_the_htb_tree_in_a_namespace(
     # The tunnels are not shaped (a per-tunnel class would let a workload use its rate twice).
     assert "class htb" not in devs["tgw1"] + devs["tgw2"]
     assert "mirred" in devs["ingress"] and "ifb-bridge" in devs["ingress"]
+
+
+def test_qos_script_without_ifb_shapes_each_tunnel_at_half_the_rate(
+    rendered: dict[str, Any], tfvars: dict[str, Any], tmp_path: Path
+) -> None:
+    """A kernel without ifb: what a workload receives is shaped per tunnel at rate / 2, so the sum of
+    both tunnels still never exceeds the per-pod rate."""
+    _need("tc")
+    script = tmp_path / "qos.sh"
+    script.write_text(rendered["pod-01"]["vpn"]["/usr/local/sbin/microseg-qos"])
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    real_ip = shutil.which("ip")
+    (shim / "ip").write_text(f'#!/bin/sh\ncase "$*" in *"type ifb"*) exit 2;; esac\nexec {real_ip} "$@"\n')
+    (shim / "ip").chmod(0o755)
+    setup = "for i in bridge tgw1 tgw2; do ip link add $i type veth peer name p$i; ip link set $i up; done"
+    out = subprocess.run(
+        [
+            "unshare",
+            "--net",
+            "sh",
+            "-c",
+            f"{setup} && sh {script} && tc class show dev tgw1 && tc class show dev tgw2",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PATH": f"{shim}:{os.environ['PATH']}"},
+    )
+    assert out.returncode == 0, out.stderr
+    assert "no ifb device" in out.stderr
+    for i, (name, w) in enumerate(sorted(tfvars["workloads"].items())):
+        half = int(w["qos_mbps_per_pod"] * 1000) // 2
+        got = re.findall(rf"class htb 1:{i + 16:x} root .*rate (\S+) ceil", out.stdout)
+        assert len(got) == 2 and {tc_kbit(r) for r in got} == {half}, (name, got)
+
+
+def tc_kbit(rate: str) -> int:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(Kbit|Mbit|Gbit|bit)", rate)
+    assert m, rate
+    return int(float(m.group(1)) * {"bit": 0.001, "Kbit": 1, "Mbit": 1000, "Gbit": 1_000_000}[m.group(2)])
