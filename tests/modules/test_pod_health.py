@@ -170,6 +170,21 @@ def test_apply_pod_health_replan_destroy(tfroot, sandbox, lambda_zip) -> None:
             assert a["TreatMissingData"] == "breaching"  # a check that stopped reporting alarms too
             assert a["AlarmActions"] == [out["alarm_topic_arn"]]
             assert alarms[f"microseg-{pod}-health-check-errors"]["MetricName"] == "Errors"
+            # The record going stale (the function stopped writing it) alarms on its own.
+            stale = alarms[f"microseg-{pod}-health-record-stale"]
+            assert (stale["MetricName"], stale["Dimensions"]) == (
+                "RecordWritten",
+                [{"Name": "Pod", "Value": pod}],
+            )
+            assert stale["TreatMissingData"] == "breaching" and stale["AlarmActions"] == [
+                out["alarm_topic_arn"]
+            ]
+        # One fleet-wide alarm for shared dependencies (the internet probe): no Pod dimension.
+        (shared,) = cw.describe_alarms(AlarmNames=["microseg-health-shared-dependency"])["MetricAlarms"]
+        assert (shared["MetricName"], shared.get("Dimensions", [])) == ("SharedDependencyFailures", [])
+        assert shared["TreatMissingData"] == "notBreaching" and shared["AlarmActions"] == [
+            out["alarm_topic_arn"]
+        ]
 
         logs = sandbox.client("logs")
         for fn_name in out["function_names"].values():
