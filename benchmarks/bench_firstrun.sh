@@ -42,12 +42,11 @@ run_measured cold "${cmd[@]}" || { failed=1; tail -40 "$root/cold.log"; }
 cp "$MICROSEG_CACHE/build-times.txt" "$root/steps.txt" 2>/dev/null || : >"$root/steps.txt"
 run_measured warm "${cmd[@]}" || { failed=1; tail -40 "$root/warm.log"; }
 
-printf '\n%-38s %10s %14s\n' "step (cold)" "wall s" "peak RSS MiB"
-while read -r step rest; do
-  wall=$(sed -nE 's/.*wall_s=([0-9]+).*/\1/p' <<<"$rest")
-  rss=$(sed -nE 's/.*peak_rss_mib=([0-9]+).*/\1/p' <<<"$rest")
-  printf '%-38s %10s %14s\n' "$step ${rest%% wall_s=*}" "$wall" "${rss:--}"
-done <"$root/steps.txt" | sed -E 's/ +wall_s=[^ ]*//'
+printf '\n%-46s %8s %14s\n' "step (cold)" "wall s" "peak RSS MiB"
+while read -r line; do
+  printf '%-46s %8s %14s\n' "${line%% wall_s=*}" "$(sed -nE 's/.*wall_s=([0-9]+).*/\1/p' <<<"$line")" \
+    "$(sed -nE 's/.*peak_rss_mib=([0-9]+).*/\1/p' <<<"$line" | grep . || echo -)"
+done <"$root/steps.txt"
 grep -q '^apt ' "$root/steps.txt" || echo "apt                                    (packages already installed on this machine: not measured)"
 printf '\n%-10s %10s %24s\n' run "wall s" "machine peak in use MiB"
 while read -r label rest; do
