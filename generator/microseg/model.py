@@ -53,6 +53,8 @@ class Settings:
     quota_routes_per_cgw: int = 100
     quota_tgw_attachments: int = 5000
     quota_sg_rules: int = 60
+    # A flow CIDR wider than this (a smaller prefix) needs the row's `broad` justification.
+    broadest_flow_prefix: int = 16
     # Where each settings key was written (for file:line: column messages about cross-checks).
     file: str = "<defaults>"
     lines: dict[str, int] = field(default_factory=dict)
@@ -97,6 +99,7 @@ class Flow(NamedTuple):
     from_port: int
     to_port: int
     reference: str
+    broad: str = ""  # the justification of a row that opts in to a broad CIDR endpoint (audited)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,16 @@ class Inventory:
     workloads: tuple[Workload, ...]
     # Every name written in the file, valid row or not, so flows do not report a second error.
     names: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class BroadFlow:
+    """A flow row that opted in to a CIDR endpoint the segmentation guard would refuse."""
+
+    line: int
+    endpoint: str
+    reasons: tuple[str, ...]
+    justification: str
 
 
 @dataclass(frozen=True, slots=True)

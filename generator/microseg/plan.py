@@ -11,8 +11,9 @@ from microseg.allocate.pods import FleetSize, assign_tunnels, place_pods, size_f
 from microseg.allocate.workloads import allocate_workloads
 from microseg.cost import estimate
 from microseg.errors import Collector, Problem
-from microseg.model import FlowSet, Inventory, Settings, Workload
+from microseg.model import BroadFlow, FlowSet, Inventory, Settings, Workload
 from microseg.policy import Policy, build_policy
+from microseg.segmentation import check_flow_cidrs
 from microseg.state import LockState, PodAlloc, VpcAlloc
 
 
@@ -31,6 +32,7 @@ class Plan:
     cost: dict[str, object]
     qos: dict[str, float]
     warnings: list[Problem] = field(default_factory=list)
+    broad_flows: tuple[BroadFlow, ...] = ()  # opted-in broad flow endpoints, listed for audit
 
     def lock(self) -> LockState:
         return LockState(self.settings.core_cidr, self.allocations, self.tombstones, self.asn, self.pods)
@@ -51,6 +53,7 @@ def build_plan(
     workloads = {w.name: w for w in sorted(inventory.workloads, key=lambda w: w.name)}
     validate.check_lock(settings, lock, lock_file, problems)
     validate.check_flows(flows, workloads, problems)
+    broad = check_flow_cidrs(flows, settings, workloads, lock, problems)
     problems.raise_if_errors()
 
     alloc = allocate_workloads(inventory.workloads, settings, lock, release, inventory.file, problems)
@@ -100,4 +103,5 @@ def build_plan(
         cost=cost,
         qos=qos,
         warnings=sorted(set(problems.warnings), key=lambda p: (p.file, p.line, p.column, p.message)),
+        broad_flows=broad,
     )

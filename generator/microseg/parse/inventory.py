@@ -34,6 +34,8 @@ COLUMNS = (
     "monthly_gb",
 )
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+# Names a flow endpoint could read as a wildcard or a special side; never workload names.
+RESERVED = frozenset({"internet", "any", "all", "default", "everything", "none", "self", "local"})
 _ACCOUNT = re.compile(r"^\d{12}$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{0,256}$")
 _TRUE = {"true", "yes", "y", "1"}
@@ -99,6 +101,8 @@ def _row(
             "name",
             f"{name!r} must match ^[a-z][a-z0-9-]{{0,30}}$ (lower-case letter, then letters, digits, -)",
         )
+    elif name in RESERVED:
+        err("name", f"{name!r} is reserved (flows read it as a wildcard or a special endpoint)")
 
     bandwidth = _number(row.get("bandwidth_mbps", ""), "bandwidth_mbps", err, required=True)
     if bandwidth is not None and bandwidth <= 0:

@@ -38,7 +38,9 @@ SCHEMA: dict[str, tuple[str, ...]] = {
         "management",
         "cost",
         "quotas",
+        "segmentation",
     ),
+    "segmentation": ("broadest_prefix",),
     "pods": ("capacity_mbps", "spares", "survive_az_loss"),
     "asn": ("pools", "used_elsewhere", "transit_gateway", "management", "pods"),
     "instance_types": ("vpn", "fw", "nat"),
@@ -246,6 +248,8 @@ def parse_settings(data: dict[str, Any], lines: dict[str, int], label: str, prob
     tgw_passes = r.int_("cost.tgw_passes", d.tgw_passes, 1, 4)
     fraction = r.num("cost.internet_fraction", d.internet_fraction, 0, 1)
 
+    broadest = r.int_("segmentation.broadest_prefix", d.broadest_flow_prefix, 1, 32)
+
     q = {
         "vpn_connections_per_region": d.quota_vpn_connections,
         "customer_gateways_per_region": d.quota_customer_gateways,
@@ -282,6 +286,7 @@ def parse_settings(data: dict[str, Any], lines: dict[str, int], label: str, prob
         quota_routes_per_cgw=q["routes_per_customer_gateway"],
         quota_tgw_attachments=q["tgw_attachments"],
         quota_sg_rules=q["security_group_rules"],
+        broadest_flow_prefix=broadest,
         file=label,
         lines=lines,
     )

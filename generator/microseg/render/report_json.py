@@ -77,6 +77,10 @@ def render_report_json(plan: Plan) -> dict[str, Any]:
         },
         "vpn_inside_cidrs": [t for p in plan.pods.values() for t in p.tunnel_inside_cidrs],
         "firewall": firewall_policy(plan),
+        "broad_flows": [
+            Record(line=b.line, endpoint=b.endpoint, reasons=list(b.reasons), justification=b.justification)
+            for b in plan.broad_flows
+        ],
         "cost": plan.cost,
         "warnings": [str(w) for w in plan.warnings],
     }

@@ -135,6 +135,15 @@ def render_report_md(plan: Plan) -> str:
         f"({plan.core.internal_block}), where the fw SNATs east-west traffic.",
         "",
     ]
+    lines += ["### Broad flows (opted in with a justification)", ""]
+    if plan.broad_flows:
+        lines += _table(
+            ["line", "endpoint", "why it is broad", "justification"],
+            [[b.line, b.endpoint, "; ".join(b.reasons), b.justification] for b in plan.broad_flows],
+        )
+    else:
+        lines += ["none", ""]
+    lines += ["### Rules", ""]
     # Built directly: at 50k flows the generic cell formatting is the slowest part of the report.
     # Names, CIDRs, protocols and references cannot contain "|" (validated), so nothing to escape.
     lines += ["| id | source | destination | protocol | ports | reference |", "|---|---|---|---|---|---|"]
