@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from microseg import validate
 from microseg.allocate.asn import allocate_asns
-from microseg.allocate.core import CoreLayout, layout_core
-from microseg.allocate.pods import FleetSize, assign_tunnels, place_pods, size_fleet
+from microseg.allocate.core import CoreLayout, layout_core, max_pods
+from microseg.allocate.pods import FleetSize, assign_tunnels, check_fleet, place_pods, size_fleet
 from microseg.allocate.workloads import allocate_workloads
 from microseg.cost import estimate
 from microseg.errors import Collector, Problem
@@ -56,14 +56,17 @@ def build_plan(
     broad = check_flow_cidrs(flows, settings, workloads, lock, problems)
     problems.raise_if_errors()
 
+    # Sizes first: an impossible fleet answers exit 3 before anything is allocated.
+    total_mbps = sum(w.bandwidth_mbps for w in workloads.values())
+    required, total = size_fleet(total_mbps, settings)
+    check_fleet(required, total, settings, max_pods(settings.core_cidr, len(settings.azs)))
+
     alloc = allocate_workloads(inventory.workloads, settings, lock, release, inventory.file, problems)
     asn = allocate_asns(settings, lock.asn, problems)
     problems.raise_if_errors()
     allocations = dict(sorted(alloc.workloads.items()))
     validate.check_supernet(settings, allocations, workloads, inventory.file, problems)
 
-    total_mbps = sum(w.bandwidth_mbps for w in workloads.values())
-    required, total = size_fleet(total_mbps, settings)
     pods = assign_tunnels(place_pods(total, settings, lock.pods), settings)
     core = layout_core(settings, list(pods))
     per_az = {az: sum(1 for p in pods.values() if p.az == az) for az in settings.azs}
