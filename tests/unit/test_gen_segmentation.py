@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from gen_helpers import inventory, plan
-from microseg.errors import InputError
+from microseg.errors import Collector, InputError
 from microseg.model import Settings
 from microseg.parse.flows import parse_flows
 from microseg.plan import build_plan
@@ -92,3 +92,15 @@ def test_reserved_workload_names(name: str) -> None:
     _, c = inventory([f"{name},10,24,,2,,,,,"])
     assert [(p.line, p.column) for p in c.errors] == [(2, "name")]
     assert "reserved" in c.errors[0].message
+
+
+@pytest.mark.parametrize("cidr", ["169.254.16.0/20", "127.0.0.0/16", "224.1.0.0/16", "0.0.0.0/16"])
+def test_reserved_ranges_are_never_pins_or_pools(cidr: str) -> None:
+    from microseg.parse.settings import parse_settings
+
+    _, c = inventory([f"x,10,,,2,,{cidr},,,"])
+    assert [(p.column, "which no VPC may use" in p.message) for p in c.errors] == [("cidr", True)]
+    for key in ("workload_supernet", "core_cidr"):
+        c = Collector()
+        parse_settings({key: cidr}, {key: 3}, "s.toml", c)
+        assert [(p.line, p.column) for p in c.errors if "no VPC may use" in p.message] == [(3, key)]

@@ -17,7 +17,7 @@ from microseg.errors import Collector
 from microseg.io.csvfile import read_table
 from microseg.io.textfile import read_text
 from microseg.model import Inventory, Settings, Workload
-from microseg.netaddr import fmt, parse_network, size
+from microseg.netaddr import fmt, parse_network, reserved_overlap, size, span
 
 COLUMNS = (
     "name",
@@ -155,6 +155,9 @@ def _row(
             cidr = fmt(addr, pin_prefix)
             if not MIN_VPC_PREFIX <= pin_prefix <= MAX_VPC_PREFIX:
                 err("cidr", f"{cidr} is outside /16../28 (the sizes AWS allows for a VPC)")
+                pin_prefix = None
+            elif (hit := reserved_overlap(*span(addr, pin_prefix))) is not None:
+                err("cidr", f"{cidr} overlaps {hit}, which no VPC may use")
                 pin_prefix = None
         except ValueError as exc:
             err("cidr", str(exc))

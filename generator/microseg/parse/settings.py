@@ -11,7 +11,7 @@ from typing import Any
 from microseg.errors import Collector
 from microseg.io.tomlfile import read_toml
 from microseg.model import Prices, Settings
-from microseg.netaddr import overlaps, parse_network, span
+from microseg.netaddr import overlaps, parse_network, reserved_overlap, span
 
 PRIVATE_ASN = ((64512, 65534), (4200000000, 4294967294))
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
@@ -318,6 +318,10 @@ def _cidr(r: _Reader, key: str, default: str, lo: int, hi: int) -> str:
         return default
     if not lo <= prefix <= hi:
         r.error(key, f"{text}: prefix must be /{lo} to /{hi}")
+        return default
+    hit = reserved_overlap(*span(*parse_network(text)))
+    if hit is not None:
+        r.error(key, f"{text} overlaps {hit}, which no VPC may use")
         return default
     return text
 
