@@ -41,6 +41,13 @@ ReleaseOpt = Annotated[
     typer.Option("--release", help="release a tombstone's addresses (repeatable)", show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
+AcceptOpt = Annotated[
+    bool,
+    typer.Option(
+        "--accept-removals",
+        help="allow a run without --flows/--settings to drop the flows/settings the lock's last run had",
+    ),
+]
 
 
 def _emit_json(data: Any) -> None:
@@ -137,6 +144,7 @@ def generate(
     flows: FlowsOpt = None,
     settings: SettingsOpt = None,
     release: ReleaseOpt = None,
+    accept_removals: AcceptOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Write tfvars, lock, report.md/json and topology.svg into OUT (byte-identical for the same input)."""
@@ -148,7 +156,7 @@ def generate(
         # would rescan them again and again for nothing.
         gc.disable()
         inputs = load_inputs(inventory, flows, settings)
-        plan, written, notes = do_generate(out, inputs, tuple(release or ()))
+        plan, written, notes = do_generate(out, inputs, tuple(release or ()), accept_removals)
         warnings = [str(w) for w in plan.warnings] + notes
         if as_json:
             _emit_json(
@@ -172,6 +180,7 @@ def validate(
         Path | None, typer.Option("--out", help="also check against the lock in this directory")
     ] = None,
     release: ReleaseOpt = None,
+    accept_removals: AcceptOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Check the inputs (and the plan against OUT's lock); nothing is written."""
@@ -179,7 +188,7 @@ def validate(
 
     def body() -> int:
         inputs = load_inputs(inventory, flows, settings)
-        plan = plan_in(out, inputs, tuple(release or ()))
+        plan = plan_in(out, inputs, tuple(release or ()), accept_removals)
         warnings = [str(w) for w in plan.warnings]
         nflows = len(inputs.flows.flows) if inputs.flows else 0
         if as_json:
@@ -205,45 +214,22 @@ def diff(
     as_json: JsonOpt = False,
 ) -> None:
     """Show what generating INVENTORY would change against the lock in OUT (nothing is written)."""
-    from microseg.diff import compute_diff
-    from microseg.pipeline import load_inputs, plan_in
+    from microseg.diff import compute_diff, diff_lines
+    from microseg.io.outdir import LOCK_NAME, read_lock
+    from microseg.pipeline import load_inputs, plan_in, removals
 
     def body() -> int:
         inputs = load_inputs(inventory, flows, settings)
-        plan = plan_in(out, inputs, tuple(release or ()))
-        d = compute_diff(out, plan)
+        plan = plan_in(out, inputs, tuple(release or ()), accept_removals=None)
+        lock, _ = read_lock(out) if out.is_dir() else (None, None)
+        omitted = removals(lock, inputs, str(out / LOCK_NAME)) if lock is not None else []
+        d = compute_diff(out, plan, omitted)
         if as_json:
             _emit_json({"ok": True, **d, "warnings": [str(w) for w in plan.warnings]})
             return 0
         _warnings([str(w) for w in plan.warnings], as_json)
-        t = Table(title=f"changes against {out} ({d['changes']})")
-        for col in ("change", "what", "detail"):
-            t.add_column(col)
-        w = d["workloads"]
-        for r in w["added"]:
-            t.add_row("+ workload", r["name"], r["cidr"])
-        for r in w["restored"]:
-            t.add_row("+ workload (from tombstone)", r["name"], r["cidr"])
-        for r in w["removed"]:
-            t.add_row("- workload (tombstoned)", r["name"], r["cidr"])
-        for r in w["changed"]:
-            t.add_row("~ workload", r["name"], ", ".join(sorted(r["changes"])))
-        for n in d["tombstones"]["released"]:
-            t.add_row("- tombstone (released)", n, "")
-        for r in d["pods"]["added"]:
-            t.add_row("+ pod", r["name"], r["az"])
-        for r in d["pods"]["removed"]:
-            t.add_row("- pod", r["name"], r["az"])
-        for role, v in d["asn"].items():
-            t.add_row("~ asn", role, f"{v['old']} -> {v['new']}")
-        for r in d["flows"]["added"]:
-            t.add_row("+ flow", f"{r['source']} -> {r['destination']}", f"{r['protocol']} {r['reference']}")
-        for r in d["flows"]["removed"]:
-            t.add_row("- flow", f"{r['source']} -> {r['destination']}", f"{r['protocol']} {r['reference']}")
-        c = d["cost"]
-        if c["delta_usd"] is not None:
-            t.add_row("~ cost", "monthly USD", f"{c['old_monthly_usd']:,.2f} -> {c['new_monthly_usd']:,.2f}")
-        out_console.print(t)
+        for line in diff_lines(d):
+            out_console.print(line, markup=False, highlight=False)
         return 0
 
     _run(as_json, body)

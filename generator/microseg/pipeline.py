@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from microseg.errors import Collector, Problem
+from microseg.errors import Collector, InputError, Problem
 from microseg.io import outdir
 from microseg.io.diagram import render_svg
 from microseg.model import FlowSet, Inventory, Settings
@@ -22,6 +23,7 @@ from microseg.render.report_json import render_report_json
 from microseg.render.report_md import render_report_md
 from microseg.render.tfvars import render_tfvars
 from microseg.render.topology import render_dot
+from microseg.state import InputRecord
 
 TFVARS = "microseg.auto.tfvars.json"
 OUTPUTS = (TFVARS, outdir.LOCK_NAME, "report.md", "report.json", "topology.svg", "topology.dot")
@@ -33,6 +35,7 @@ class Inputs:
     inventory: Inventory
     flows: FlowSet | None
     warnings: tuple[Problem, ...]
+    files: dict[str, Path | None] = field(default_factory=dict)  # kind -> the file read, None if omitted
 
 
 def load_inputs(inventory: Path, flows: Path | None, settings: Path | None) -> Inputs:
@@ -42,23 +45,82 @@ def load_inputs(inventory: Path, flows: Path | None, settings: Path | None) -> I
     inv = load_inventory(inventory, s, problems)
     fl = load_flows(flows, inv, problems) if flows is not None else None
     problems.raise_if_errors()
-    return Inputs(s, inv, fl, tuple(problems.warnings))
+    files = {"inventory": inventory, "flows": flows, "settings": settings}
+    return Inputs(s, inv, fl, tuple(problems.warnings), files)
 
 
-def plan_in(directory: Path | None, inputs: Inputs, release: tuple[str, ...] = ()) -> Plan:
-    """Plan against the lock in ``directory`` (or from scratch); nothing is written."""
+def input_records(inputs: Inputs, directory: Path | None) -> dict[str, InputRecord | None]:
+    """Fingerprints of the inputs for the lock; paths relative to the output directory, so the
+    lock stays the same whichever directory the command runs from."""
+    rows = {
+        "inventory": len(inputs.inventory.workloads),
+        "flows": len(inputs.flows.flows) if inputs.flows else 0,
+        "settings": 0,
+    }
+    out: dict[str, InputRecord | None] = {}
+    for kind, path in inputs.files.items():
+        if path is None:
+            out[kind] = None
+            continue
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        where = os.path.relpath(path.resolve(), directory.resolve()) if directory is not None else str(path)
+        out[kind] = InputRecord(where, digest, rows[kind])
+    return out
+
+
+def removals(lock: outdir.LockState, inputs: Inputs, lock_label: str) -> list[Problem]:
+    """What omitting an input that the last run had would silently lose: one problem per input."""
+    found = []
+    for kind, option, loss in (
+        ("flows", "--flows", "every approved flow would be dropped (default deny for all)"),
+        ("settings", "--settings", "every setting would revert to its documented default"),
+    ):
+        before = lock.inputs.get(kind)
+        if before is None or inputs.files.get(kind) is not None:
+            continue
+        if kind == "flows" and before.rows == 0:
+            continue
+        what = f"{before.rows} flow(s) from " if kind == "flows" else ""
+        # The lock holds the path relative to itself; show it as the user would type it here.
+        there = os.path.relpath(os.path.normpath(Path(lock_label).parent / before.path))
+        found.append(
+            Problem(
+                lock_label,
+                0,
+                f"inputs.{kind}",
+                f"the last run used {what}{there} (sha256 {before.sha256[:12]}); without {option} "
+                f"{loss}. Pass {option} {there}, or --accept-removals to mean it",
+            )
+        )
+    return found
+
+
+def plan_in(
+    directory: Path | None,
+    inputs: Inputs,
+    release: tuple[str, ...] = (),
+    accept_removals: bool | None = True,
+) -> Plan:
+    """Plan against the lock in ``directory`` (or from scratch); nothing is written.
+    ``accept_removals=False`` refuses (exit 1) when an omitted input would drop what the lock had."""
     lock, _ = outdir.read_lock(directory) if directory is not None and directory.is_dir() else (None, None)
+    lock_label = str(directory / outdir.LOCK_NAME) if directory is not None else outdir.LOCK_NAME
+    if lock is not None and accept_removals is False:
+        lost = removals(lock, inputs, lock_label)
+        if lost:
+            raise InputError(lost)
     problems = Collector()
     problems.warnings.extend(inputs.warnings)
-    return build_plan(
+    plan = build_plan(
         inputs.settings,
         inputs.inventory,
         inputs.flows,
         lock or outdir.LockState(),
         release,
-        str(directory / outdir.LOCK_NAME) if directory is not None else outdir.LOCK_NAME,
+        lock_label,
         problems,
     )
+    return replace(plan, inputs=input_records(inputs, directory))
 
 
 PARALLEL_FROM = 20_000  # workloads + flows; below this a fork costs more than it saves
@@ -129,7 +191,7 @@ def render_outputs(plan: Plan) -> tuple[dict[str, bytes], list[str]]:
 
 
 def generate(
-    directory: Path, inputs: Inputs, release: tuple[str, ...] = ()
+    directory: Path, inputs: Inputs, release: tuple[str, ...] = (), accept_removals: bool = False
 ) -> tuple[Plan, list[str], list[str]]:
     """Plan and write; returns (plan, files written, rendering notes). Raises before writing anything."""
     created = not directory.exists()
@@ -137,7 +199,7 @@ def generate(
     directory.mkdir(parents=True, exist_ok=True)
     try:
         with outdir.guard(directory):
-            plan = plan_in(directory, inputs, release)
+            plan = plan_in(directory, inputs, release, accept_removals)
             files, notes = render_outputs(plan)
             outdir.write_files(directory, files)
             stale = "topology.dot" if "topology.svg" in files else "topology.svg"

@@ -14,7 +14,7 @@ from microseg.errors import Collector, Problem
 from microseg.model import BroadFlow, FlowSet, Inventory, Settings, Workload
 from microseg.policy import Policy, build_policy
 from microseg.segmentation import check_flow_cidrs
-from microseg.state import LockState, PodAlloc, VpcAlloc
+from microseg.state import InputRecord, LockState, PodAlloc, VpcAlloc
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +33,12 @@ class Plan:
     qos: dict[str, float]
     warnings: list[Problem] = field(default_factory=list)
     broad_flows: tuple[BroadFlow, ...] = ()  # opted-in broad flow endpoints, listed for audit
+    inputs: dict[str, InputRecord | None] = field(default_factory=dict)  # recorded in the lock
 
     def lock(self) -> LockState:
-        return LockState(self.settings.core_cidr, self.allocations, self.tombstones, self.asn, self.pods)
+        return LockState(
+            self.settings.core_cidr, self.allocations, self.tombstones, self.asn, self.pods, self.inputs
+        )
 
 
 def build_plan(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from microseg.allocate.asn import ROLES
@@ -11,7 +12,9 @@ from microseg.errors import Collector
 from microseg.netaddr import cidr_span, is_canonical_cidr, reserved_overlap
 from microseg.parse.inventory import NAME
 from microseg.parse.settings import PRIVATE_ASN
-from microseg.state import LOCK_VERSION, LockState, PodAlloc, VpcAlloc, pod_name
+from microseg.state import INPUT_KINDS, LOCK_VERSION, InputRecord, LockState, PodAlloc, VpcAlloc, pod_name
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def parse_lock(text: str, label: str, problems: Collector) -> LockState:
@@ -65,7 +68,8 @@ def parse_lock(text: str, label: str, problems: Collector) -> LockState:
             pods[index] = PodAlloc(index, p["az"], (tunnels[0], tunnels[1]))
     if len(problems.errors) > before:
         return LockState()
-    state = LockState(core, vpcs["workloads"], vpcs["tombstones"], asn, pods)
+    inputs = _inputs(data.get("inputs"), err)
+    state = LockState(core, vpcs["workloads"], vpcs["tombstones"], asn, pods, inputs)
     check_meaning(state, label, problems)
     return state if len(problems.errors) == before else LockState()
 
@@ -151,6 +155,33 @@ def _check_subnets(a: VpcAlloc, path: str, err) -> None:  # type: ignore[no-unty
                     if s < e2 and s2 < e:
                         err(sp, f"{cidr} overlaps {other}")
                 seen.append((s, e, sp))
+
+
+def _inputs(raw: Any, err) -> dict[str, InputRecord | None]:  # type: ignore[no-untyped-def]
+    out: dict[str, InputRecord | None] = {}
+    if raw is None:
+        return out  # a lock from before input fingerprints: nothing to compare against
+    if not isinstance(raw, dict):
+        err("inputs", "must be an object")
+        return out
+    for kind, r in raw.items():
+        if kind not in INPUT_KINDS:
+            err(f"inputs.{kind}", f"unknown input (expected {', '.join(INPUT_KINDS)})")
+        elif r is None:
+            out[kind] = None
+        elif (
+            isinstance(r, dict)
+            and isinstance(r.get("path"), str)
+            and isinstance(r.get("sha256"), str)
+            and _SHA256.match(r["sha256"])
+            and isinstance(r.get("rows"), int)
+            and not isinstance(r.get("rows"), bool)
+            and r["rows"] >= 0
+        ):
+            out[kind] = InputRecord(r["path"], r["sha256"], r["rows"])
+        else:
+            err(f"inputs.{kind}", "needs path, sha256 (64 hex digits) and rows (>= 0), or null")
+    return out
 
 
 def _cidr_ok(text: Any) -> bool:

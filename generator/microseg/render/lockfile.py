@@ -19,6 +19,10 @@ def render_lock(lock: LockState) -> dict[str, Any]:
             p.name: Record(index=p.index, az=p.az, tunnel_inside_cidrs=list(p.tunnel_inside_cidrs))
             for p in lock.pods.values()
         },
+        "inputs": {
+            k: (None if r is None else Record(path=r.path, sha256=r.sha256, rows=r.rows))
+            for k, r in lock.inputs.items()
+        },
     }
 
 
