@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from microseg.errors import BusyError, InputError
+from microseg.errors import BusyError, InputError, OutputError
 from microseg.plan import Plan
 
 app = typer.Typer(
@@ -71,6 +71,14 @@ def _run(as_json: bool, body: Callable[[], int]) -> None:
             ]
             typer.echo(f"error: {what} ({len(exc.problems)} problem(s)); nothing written", err=True)
         raise typer.Exit(exc.exit_code) from None
+    except OutputError as exc:
+        if as_json:
+            _emit_json({"ok": False, "exit_code": 2, "errors": [{"file": exc.path, "message": exc.reason}]})
+        else:
+            typer.echo(
+                f"error: cannot write {exc.path}: {exc.reason}; the previous output is unchanged", err=True
+            )
+        raise typer.Exit(2) from None
     except BusyError as exc:
         if as_json:
             _emit_json({"ok": False, "exit_code": 1, "errors": [{"message": str(exc)}]})
@@ -134,6 +142,7 @@ def _summary(plan: Plan) -> dict[str, Any]:
         "pods": {"required": plan.fleet.required, "total": plan.fleet.total, "per_az": plan.fleet.per_az},
         "asn": plan.asn,
         "monthly_usd": plan.cost["monthly_usd"],
+        **({"generation": plan.generation} if plan.generation else {}),
     }
 
 
@@ -165,7 +174,7 @@ def generate(
         else:
             _warnings(warnings, as_json)
             _summary_tables(plan)
-            out_console.print(f"wrote {', '.join(written)} to {out}")
+            out_console.print(f"wrote {', '.join(written)} to {out} (generation {plan.generation})")
         return 0
 
     _run(as_json, body)

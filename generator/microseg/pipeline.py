@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import pickle
+import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from microseg.errors import Collector, InputError, Problem
+from microseg.errors import Collector, InputError, OutputError, Problem
 from microseg.io import outdir
 from microseg.io.diagram import render_svg
 from microseg.model import FlowSet, Inventory, Settings
@@ -25,8 +25,8 @@ from microseg.render.tfvars import render_tfvars
 from microseg.render.topology import render_dot
 from microseg.state import InputRecord
 
-TFVARS = "microseg.auto.tfvars.json"
-OUTPUTS = (TFVARS, outdir.LOCK_NAME, "report.md", "report.json", "topology.svg", "topology.dot")
+TFVARS = outdir.TFVARS
+OUTPUTS = outdir.OUTPUT_NAMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,20 +193,23 @@ def render_outputs(plan: Plan) -> tuple[dict[str, bytes], list[str]]:
 def generate(
     directory: Path, inputs: Inputs, release: tuple[str, ...] = (), accept_removals: bool = False
 ) -> tuple[Plan, list[str], list[str]]:
-    """Plan and write; returns (plan, files written, rendering notes). Raises before writing anything."""
+    """Plan and write one generation; returns (plan, files written, rendering notes).
+    Raises before writing anything; OS errors become OutputError (exit 2)."""
+    if directory.exists() and not directory.is_dir():
+        raise OutputError(str(directory), "--out names a file, not a directory")
     created = not directory.exists()
-    # Create the directory only to hold the guard; a failed run removes it again (nothing written).
-    directory.mkdir(parents=True, exist_ok=True)
     try:
+        # Created only to hold the guard; a failed run removes it again (nothing written).
+        directory.mkdir(parents=True, exist_ok=True)
         with outdir.guard(directory):
             plan = plan_in(directory, inputs, release, accept_removals)
             files, notes = render_outputs(plan)
-            outdir.write_files(directory, files)
-            stale = "topology.dot" if "topology.svg" in files else "topology.svg"
-            (directory / stale).unlink(missing_ok=True)
-    except BaseException:
+            gid, files = outdir.stamp(files)
+            outdir.write_generation(directory, gid, files)
+    except BaseException as exc:
         if created:
-            with contextlib.suppress(OSError):
-                directory.rmdir()
+            shutil.rmtree(directory, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise OutputError(exc.filename or str(directory), exc.strerror or str(exc)) from None
         raise
-    return plan, sorted(files), notes
+    return replace(plan, generation=gid), sorted(files), notes

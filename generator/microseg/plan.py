@@ -34,6 +34,7 @@ class Plan:
     warnings: list[Problem] = field(default_factory=list)
     broad_flows: tuple[BroadFlow, ...] = ()  # opted-in broad flow endpoints, listed for audit
     inputs: dict[str, InputRecord | None] = field(default_factory=dict)  # recorded in the lock
+    generation: str = ""  # id of the written set (empty until written)
 
     def lock(self) -> LockState:
         return LockState(

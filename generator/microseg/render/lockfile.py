@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from microseg.io.outdir import PLACEHOLDER
 from microseg.render.jsonfmt import Record
 from microseg.state import LOCK_VERSION, LockState, VpcAlloc
 
@@ -11,6 +12,7 @@ from microseg.state import LOCK_VERSION, LockState, VpcAlloc
 def render_lock(lock: LockState) -> dict[str, Any]:
     return {
         "version": LOCK_VERSION,
+        "generation": PLACEHOLDER,
         "core_cidr": lock.core_cidr,
         "asn": dict(lock.asn),
         "workloads": {n: _vpc(a) for n, a in lock.workloads.items()},

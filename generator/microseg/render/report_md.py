@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from microseg.io.outdir import PLACEHOLDER
 from microseg.plan import Plan
 from microseg.policy import FlowRule
 
@@ -29,6 +30,8 @@ def render_report_md(plan: Plan) -> str:
     cost = plan.cost
     lines = [
         f"# {s.name} network plan ({s.region})",
+        "",
+        f"Generation `{PLACEHOLDER}`: every file of this set carries it (see docs/generator.md).",
         "",
         f"- Workloads: {len(plan.workloads)} (tombstones: {len(plan.tombstones)})",
         f"- Promised bandwidth: {f.total_mbps:g} Mbps; pod capacity {f.capacity_mbps:g} Mbps",
