@@ -15,10 +15,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from microseg.errors import BusyError, InputError, OutputError
 from microseg.plan import Plan
+from microseg.textout import print_rows
 
 app = typer.Typer(
     name="microseg",
@@ -48,6 +48,24 @@ AcceptOpt = Annotated[
         help="allow a run without --flows/--settings to drop the flows/settings the lock's last run had",
     ),
 ]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from microseg import __version__
+
+        typer.echo(f"microseg {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="print the version and exit", callback=_version, is_eager=True),
+    ] = False,
+) -> None:
+    """Inventory CSV -> stable CIDR/ASN allocation, pod fleet, QoS, policy, cost, tfvars and reports."""
 
 
 def _emit_json(data: Any) -> None:
@@ -105,33 +123,40 @@ def _warnings(plan_warnings: list[Any], as_json: bool) -> None:
 
 def _summary_tables(plan: Plan) -> None:
     f = plan.fleet
-    t = Table(title=f"{plan.settings.name}: {len(plan.workloads)} workloads")
-    for col in ("workload", "cidr", "azs", "internet", "Mbps", "QoS/pod"):
-        t.add_column(col)
-    for name, w in list(plan.workloads.items())[:50]:
-        t.add_row(
+    rows = [
+        [
             name,
             plan.allocations[name].cidr,
             str(w.azs),
             "yes" if w.internet_egress else "no",
             f"{w.bandwidth_mbps:g}",
             f"{plan.qos[name]:g}",
-        )
+        ]
+        for name, w in list(plan.workloads.items())[:50]
+    ]
     if len(plan.workloads) > 50:
-        t.add_row(f"... {len(plan.workloads) - 50} more (see report.md)", "", "", "", "", "")
-    out_console.print(t)
-    p = Table(title="pods")
-    for col in ("required", "total", *plan.fleet.per_az, "ASN tgw/mgmt/pods", "monthly USD"):
-        p.add_column(col)
-    asn = "/".join(str(plan.asn[k]) for k in ("transit_gateway", "management", "pods"))
-    p.add_row(
-        str(f.required),
-        str(f.total),
-        *(str(n) for n in f.per_az.values()),
-        asn,
-        f"{plan.cost['monthly_usd']:,.2f}",
+        rows.append([f"... {len(plan.workloads) - 50} more (see report.md)", "", "", "", "", ""])
+    print_rows(
+        out_console,
+        f"{plan.settings.name}: {len(plan.workloads)} workloads",
+        ["workload", "cidr", "azs", "internet", "Mbps", "QoS/pod"],
+        rows,
     )
-    out_console.print(p)
+    asn = "/".join(str(plan.asn[k]) for k in ("transit_gateway", "management", "pods"))
+    print_rows(
+        out_console,
+        "pods",
+        ["required", "total", *plan.fleet.per_az, "ASN tgw/mgmt/pods", "monthly USD"],
+        [
+            [
+                str(f.required),
+                str(f.total),
+                *(str(n) for n in f.per_az.values()),
+                asn,
+                f"{plan.cost['monthly_usd']:,.2f}",
+            ]
+        ],
+    )
 
 
 def _summary(plan: Plan) -> dict[str, Any]:
@@ -261,24 +286,27 @@ def cost(
         if as_json:
             _emit_json({"ok": True, **c})
             return 0
-        t = Table(title=f"monthly estimate: ${c['monthly_usd']:,.2f} ({c['price_source']})")
-        for col in ("item", "quantity", "unit", "unit USD", "monthly USD"):
-            t.add_column(col)
-        for i in c["line_items"]:
-            t.add_row(
-                i["description"],
-                f"{i['quantity']:,.1f}",
-                i["unit"],
-                f"{i['unit_usd']:g}",
-                f"{i['monthly_usd']:,.2f}",
-            )
-        out_console.print(t)
-        cc = Table(title="chargeback per cost center")
-        cc.add_column("cost center")
-        cc.add_column("monthly USD")
-        for k, v in c["chargeback"]["cost_centers"].items():
-            cc.add_row(k, f"{v:,.2f}")
-        out_console.print(cc)
+        print_rows(
+            out_console,
+            f"monthly estimate: ${c['monthly_usd']:,.2f} ({c['price_source']})",
+            ["item", "quantity", "unit", "unit USD", "monthly USD"],
+            [
+                [
+                    i["description"],
+                    f"{i['quantity']:,.1f}",
+                    i["unit"],
+                    f"{i['unit_usd']:g}",
+                    f"{i['monthly_usd']:,.2f}",
+                ]
+                for i in c["line_items"]
+            ],
+        )
+        print_rows(
+            out_console,
+            "chargeback per cost center",
+            ["cost center", "monthly USD"],
+            [[k, f"{v:,.2f}"] for k, v in c["chargeback"]["cost_centers"].items()],
+        )
         return 0
 
     _run(as_json, body)
