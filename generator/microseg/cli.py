@@ -278,6 +278,7 @@ def cost(
     as_json: JsonOpt = False,
 ) -> None:
     """Monthly cost estimate with every line item, and chargeback per workload and cost center."""
+    from microseg.cost import fmt_price, fmt_quantity
     from microseg.pipeline import load_inputs, plan_in
 
     def body() -> int:
@@ -293,9 +294,9 @@ def cost(
             [
                 [
                     i["description"],
-                    f"{i['quantity']:,.1f}",
+                    fmt_quantity(i["quantity"]),
                     i["unit"],
-                    f"{i['unit_usd']:g}",
+                    fmt_price(i["unit_usd"]),
                     f"{i['monthly_usd']:,.2f}",
                 ]
                 for i in c["line_items"]

@@ -46,7 +46,18 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     "instance_types": ("vpn", "fw", "nat"),
     "prices": ("source", *_PRICE_KEYS, "instance_hour"),
     "management": ("allowed_domains",),
-    "cost": ("interface_endpoints", "tgw_passes", "internet_fraction"),
+    "cost": (
+        "interface_endpoints",
+        "tgw_passes",
+        "internet_fraction",
+        "log_gb_per_traffic_gb",
+        "alarms_per_pod",
+        "alarms_fixed",
+        "ebs_gb_per_instance",
+        "kms_keys",
+        "health_checks_per_hour",
+        "health_check_gb_seconds",
+    ),
     "quotas": (
         "vpn_connections_per_region",
         "customer_gateways_per_region",
@@ -247,6 +258,17 @@ def parse_settings(data: dict[str, Any], lines: dict[str, int], label: str, prob
             r.error("cost.interface_endpoints", f"{ep!r} is not a service name such as ssm")
     tgw_passes = r.int_("cost.tgw_passes", d.tgw_passes, 1, 4)
     fraction = r.num("cost.internet_fraction", d.internet_fraction, 0, 1)
+    extra_cost = {
+        "log_gb_per_traffic_gb": r.num("cost.log_gb_per_traffic_gb", d.log_gb_per_traffic_gb, 0, 10),
+        "alarms_per_pod": r.int_("cost.alarms_per_pod", d.alarms_per_pod, 0, 1000),
+        "alarms_fixed": r.int_("cost.alarms_fixed", d.alarms_fixed, 0, 10_000),
+        "ebs_gb_per_instance": r.int_("cost.ebs_gb_per_instance", d.ebs_gb_per_instance, 0, 65_536),
+        "kms_keys": r.int_("cost.kms_keys", d.kms_keys, 0, 1000),
+        "health_checks_per_hour": r.int_("cost.health_checks_per_hour", d.health_checks_per_hour, 0, 3600),
+        "health_check_gb_seconds": r.num(
+            "cost.health_check_gb_seconds", d.health_check_gb_seconds, 0, 10_240
+        ),
+    }
 
     broadest = r.int_("segmentation.broadest_prefix", d.broadest_flow_prefix, 1, 32)
 
@@ -281,6 +303,7 @@ def parse_settings(data: dict[str, Any], lines: dict[str, int], label: str, prob
         interface_endpoints=tuple(sorted(set(endpoints))),
         tgw_passes=tgw_passes,
         internet_fraction=fraction,
+        **extra_cost,
         quota_vpn_connections=q["vpn_connections_per_region"],
         quota_customer_gateways=q["customer_gateways_per_region"],
         quota_routes_per_cgw=q["routes_per_customer_gateway"],

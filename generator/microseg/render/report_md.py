@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from microseg.cost import fmt_price, fmt_quantity
 from microseg.io.outdir import PLACEHOLDER
 from microseg.plan import Plan
 from microseg.policy import FlowRule
@@ -160,7 +161,13 @@ def render_report_md(plan: Plan) -> str:
     lines += _table(
         ["item", "quantity", "unit", "unit USD", "monthly USD"],
         [
-            [i["description"], f"{i['quantity']:,.1f}", i["unit"], i["unit_usd"], float(i["monthly_usd"])]
+            [
+                i["description"],
+                fmt_quantity(i["quantity"]),
+                i["unit"],
+                fmt_price(i["unit_usd"]),
+                float(i["monthly_usd"]),
+            ]
             for i in items
         ]
         + [["**total**", "", "", "", float(cost["monthly_usd"])]],
