@@ -135,7 +135,7 @@ def _summary_tables(plan: Plan) -> None:
         for name, w in list(plan.workloads.items())[:50]
     ]
     if len(plan.workloads) > 50:
-        rows.append([f"... {len(plan.workloads) - 50} more (see report.md)", "", "", "", "", ""])
+        rows.append([f"+{len(plan.workloads) - 50} more", "(report.md)", "", "", "", ""])
     print_rows(
         out_console,
         f"{plan.settings.name}: {len(plan.workloads)} workloads",

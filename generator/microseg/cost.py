@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
 
 from microseg.model import Settings, Workload
 from microseg.render.jsonfmt import Record
@@ -213,17 +212,23 @@ def estimate(settings: Settings, workloads: list[Workload], pods: int) -> dict[s
 def largest_remainder(total: int, weights: list[float], names: list[str]) -> list[int]:
     """Split ``total`` cents in proportion to ``weights`` so the parts add up exactly: everyone
     gets the floor of their quota, the cents left go to the largest remainders (ties by name)."""
-    whole = sum(weights)
     if not weights:
         return []
+    whole = math.fsum(weights)
     if whole <= 0:
         weights, whole = [1.0] * len(weights), float(len(weights))
-    scaled = [Fraction(total) * Fraction(w) / Fraction(whole) for w in weights]
-    parts = [math.floor(q) for q in scaled]
-    left = total - sum(parts)
-    order = sorted(range(len(parts)), key=lambda i: (-(scaled[i] - parts[i]), names[i]))
-    for i in order[:left]:
-        parts[i] += 1
+    scale = total / whole
+    quotas = [w * scale for w in weights]
+    parts = [math.floor(q) for q in quotas]
+    left = total - sum(parts)  # float error can leave it a little off either way: settle it here
+    if left:
+        by_remainder = sorted(range(len(parts)), key=lambda i: (parts[i] - quotas[i], names[i]))
+        if left > 0:
+            for i in by_remainder[:left]:
+                parts[i] += 1
+        else:
+            for i in [i for i in reversed(by_remainder) if parts[i] > 0][:-left]:
+                parts[i] -= 1
     return parts
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import shutil
+import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -126,68 +127,75 @@ def plan_in(
 PARALLEL_FROM = 20_000  # workloads + flows; below this a fork costs more than it saves
 
 
-def _render_reports(plan: Plan) -> dict[str, bytes]:
-    """Lock and reports: about as much work as the tfvars at 10k workloads and 50k flows."""
-    files = {
-        outdir.LOCK_NAME: dumps(render_lock(plan.lock())).encode(),
-        "report.md": render_report_md(plan).encode(),
-        "report.json": dumps(render_report_json(plan)).encode(),
-    }
+def lock_and_id(plan: Plan) -> tuple[Plan, bytes]:
+    """The new lock and the generation id. The id hashes what the set is made from (the inputs'
+    content, the released names, the warnings, the new lock), so it is known before the big files
+    are rendered, and the same inputs against the same state give the same id and the same bytes."""
+    text = dumps(render_lock(plan.lock()))
+    parts = [text.encode(), "\0".join(plan.released).encode(), "\0".join(map(str, plan.warnings)).encode()]
+    parts += [(r.sha256 if r else "-").encode() for _, r in sorted(plan.inputs.items())]
+    gid = outdir.generation_id(parts)
+    return replace(plan, generation=gid), text.replace(outdir.PLACEHOLDER, gid, 1).encode()
+
+
+def _write_reports(plan: Plan, into: Path) -> None:
+    """report.md, report.json and the diagram: about as much work as the tfvars at 10k workloads."""
+    outdir.write_file(into, "report.md", render_report_md(plan).encode())
+    outdir.write_file(into, "report.json", dumps(render_report_json(plan)).encode())
     dot = render_dot(plan)
     svg, _ = render_svg(dot)
-    files["topology.svg" if svg is not None else "topology.dot"] = svg if svg is not None else dot.encode()
-    return files
+    if svg is not None:
+        outdir.write_file(into, "topology.svg", svg)
+    else:
+        outdir.write_file(into, "topology.dot", dot.encode())
 
 
-def _render_tfvars(plan: Plan) -> dict[str, bytes]:
-    return {TFVARS: dumps(render_tfvars(plan)).encode()}
+def _write_tfvars(plan: Plan, into: Path) -> None:
+    outdir.write_file(into, TFVARS, dumps(render_tfvars(plan)).encode())
 
 
-def _forked(plan: Plan) -> dict[str, bytes] | None:
-    """Render lock and reports in a forked child while this process renders the tfvars: the two
-    halves are independent and big plans spend most of their time here. None if fork is unavailable."""
+def _forked_reports(plan: Plan, into: Path) -> int | None:
+    """A child that writes the reports while this process writes the tfvars: the halves are
+    independent and big plans spend most of their time here. None when fork is unavailable."""
     if not hasattr(os, "fork"):
         return None
-    read_fd, write_fd = os.pipe()
     try:
         pid = os.fork()
     except OSError:
-        os.close(read_fd)
-        os.close(write_fd)
         return None
-    if pid == 0:  # child: render, ship the bytes, leave without running any cleanup of the parent
+    if pid == 0:  # child: write, then leave without running any cleanup of the parent
         code = 0
         try:
-            os.close(read_fd)
-            payload = pickle.dumps(_render_reports(plan), protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(write_fd, "wb") as fh:
-                fh.write(payload)
+            _write_reports(plan, into)
         except BaseException:
             code = 1
         finally:
             os._exit(code)
-    os.close(write_fd)
-    files = _render_tfvars(plan)
-    with os.fdopen(read_fd, "rb") as fh:
-        payload = fh.read()
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0 or not payload:
-        return None
-    files.update(pickle.loads(payload))
-    return files
+    return pid
 
 
-def render_outputs(plan: Plan) -> tuple[dict[str, bytes], list[str]]:
-    """Every output file as bytes (pure apart from running dot), plus notes about the rendering."""
-    files = None
-    if len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM:
-        files = _forked(plan)
-    if files is None:
-        files = {**_render_tfvars(plan), **_render_reports(plan)}
-    notes = []
-    if "topology.svg" not in files:
-        notes.append("Graphviz 'dot' not found or failed; wrote topology.dot instead of topology.svg")
-    return files, notes
+def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
+    """Writes the whole set into a (temporary) generation directory."""
+
+    def produce(into: Path) -> None:
+        outdir.write_file(into, outdir.LOCK_NAME, lock)
+        pid = None
+        if len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM:
+            pid = _forked_reports(plan, into)
+        try:
+            _write_tfvars(plan, into)
+        except BaseException:
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            raise
+        if pid is not None:
+            _, status = os.waitpid(pid, 0)
+            if os.waitstatus_to_exitcode(status) == 0:
+                return
+        _write_reports(plan, into)  # serially: small plans, no fork, or a failed child
+
+    return produce
 
 
 def generate(
@@ -203,13 +211,15 @@ def generate(
         directory.mkdir(parents=True, exist_ok=True)
         with outdir.guard(directory):
             plan = plan_in(directory, inputs, release, accept_removals)
-            files, notes = render_outputs(plan)
-            gid, files = outdir.stamp(files)
-            outdir.write_generation(directory, gid, files)
+            plan, lock = lock_and_id(plan)
+            names = outdir.write_generation(directory, plan.generation, producer(plan, lock))
     except BaseException as exc:
         if created:
             shutil.rmtree(directory, ignore_errors=True)
         if isinstance(exc, OSError):
             raise OutputError(exc.filename or str(directory), exc.strerror or str(exc)) from None
         raise
-    return replace(plan, generation=gid), sorted(files), notes
+    notes = []
+    if "topology.svg" not in names:
+        notes.append("Graphviz 'dot' not found or failed; wrote topology.dot instead of topology.svg")
+    return plan, names, notes

@@ -9,7 +9,7 @@ import hashlib
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from microseg.errors import BusyError, Collector, InputError
@@ -83,26 +83,27 @@ def _step(name: str) -> None:
         FAULT(name)
 
 
-def generation_id(files: dict[str, bytes]) -> str:
-    """A hash of the set: the same inputs give the same id (output stays byte-identical). The
-    diagram is left out: it depends on whether Graphviz is installed, not on the plan."""
+def generation_id(parts: Iterable[bytes]) -> str:
     h = hashlib.sha256()
-    for name in sorted(n for n in files if not n.startswith("topology.")):
-        h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    for part in parts:
+        h.update(hashlib.sha256(part).digest())
     return h.hexdigest()[:16]
 
 
-def stamp(files: dict[str, bytes]) -> tuple[str, dict[str, bytes]]:
-    """Give every file that carries the placeholder the set's generation id."""
-    gid = generation_id(files)
-    marker = PLACEHOLDER.encode()
-    return gid, {n: b.replace(marker, gid.encode(), 1) for n, b in files.items()}
+def write_file(into: Path, name: str, data: bytes) -> None:
+    """One file of a generation, on disk before the generation is published."""
+    _step(f"write:{name}")
+    with open(into / name, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
-def write_generation(directory: Path, gid: str, files: dict[str, bytes]) -> None:
-    """Write the set into DIR/.generations/<gid>/ and switch DIR/.generations/current to it with one
-    rename; DIR/<name> are symlinks through `current`, so a reader (and any interruption) sees the
-    old set or the new one, never a mix. A failure removes what this run created."""
+def write_generation(directory: Path, gid: str, produce: Callable[[Path], None]) -> list[str]:
+    """Have ``produce`` write the set into DIR/.generations/<gid>/, then switch
+    DIR/.generations/current to it with one rename; DIR/<name> are symlinks through `current`, so
+    a reader (and any interruption) sees the old set or the new one, never a mix. A failure
+    removes what this run created. Returns the names written."""
     gens = directory / GENERATIONS
     _step("mkdir")
     gens.mkdir(exist_ok=True)
@@ -114,8 +115,9 @@ def write_generation(directory: Path, gid: str, files: dict[str, bytes]) -> None
     link_tmp = gens / f".{CURRENT}-{os.getpid()}"
     made = not (gens / gid).is_dir()
     try:
-        _publish(gens, gid, files)
-        for name in sorted(files):
+        _publish(gens, gid, produce)
+        names = sorted(p.name for p in (gens / gid).iterdir())
+        for name in names:
             path = directory / name
             if not path.is_symlink() and not path.exists():
                 created.append(path)  # dangles (absent) until the swap, like the old set had it
@@ -138,29 +140,25 @@ def write_generation(directory: Path, gid: str, files: dict[str, bytes]) -> None
     _step("names")
     for path in directory.iterdir():  # names this generation does not have (topology.svg <-> .dot)
         link = _readlink(path)
-        if link is not None and link.startswith(f"{GENERATIONS}/{CURRENT}/") and path.name not in files:
+        if link is not None and link.startswith(f"{GENERATIONS}/{CURRENT}/") and path.name not in names:
             path.unlink()
     _step("gc")
     keep = {gid, previous, CURRENT}  # the previous set stays for readers that resolved it just now
     for old in gens.iterdir():
         if old.name not in keep and not old.name.startswith("."):
             shutil.rmtree(old, ignore_errors=True)
+    return names
 
 
-def _publish(gens: Path, gid: str, files: dict[str, bytes]) -> None:
+def _publish(gens: Path, gid: str, produce: Callable[[Path], None]) -> None:
     """DIR/.generations/<gid>/ complete or absent: written under a temporary name, then renamed."""
     final = gens / gid
     if final.is_dir():
-        return  # the same id is the same content, already complete
+        return  # the same id is made from the same inputs and state: already complete
     tmp = gens / f".tmp-{gid}-{os.getpid()}"
     try:
         tmp.mkdir()
-        for name in sorted(files):
-            _step(f"write:{name}")
-            with open(tmp / name, "wb") as fh:
-                fh.write(files[name])
-                fh.flush()
-                os.fsync(fh.fileno())
+        produce(tmp)
         _fsync_dir(tmp)
         _step("publish")
         os.rename(tmp, final)
@@ -186,9 +184,14 @@ def _adopt_plain_files(directory: Path) -> None:
     old = {n: (directory / n).read_bytes() for n in OUTPUT_NAMES if (directory / n).is_file()}
     if not old:
         return
-    gid = "adopted-" + generation_id(old)
+    gid = "adopted-" + generation_id(old.values())
     gens = directory / GENERATIONS
-    _publish(gens, gid, old)
+
+    def produce(into: Path) -> None:
+        for name, data in old.items():
+            write_file(into, name, data)
+
+    _publish(gens, gid, produce)
     link_tmp = gens / f".{CURRENT}-{os.getpid()}"
     os.symlink(gid, link_tmp)
     os.replace(link_tmp, gens / CURRENT)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from microseg.io.outdir import PLACEHOLDER
 from microseg.plan import Plan
 from microseg.render.flowlines import firewall_rule
 from microseg.render.jsonfmt import Lines, Record
@@ -31,7 +30,7 @@ def firewall_policy(plan: Plan) -> dict[str, Any]:
 def render_report_json(plan: Plan) -> dict[str, Any]:
     s = plan.settings
     return {
-        "generation": PLACEHOLDER,
+        "generation": plan.generation,
         "name": s.name,
         "region": s.region,
         "workload_supernet": s.workload_supernet,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from microseg.cost import fmt_price, fmt_quantity
-from microseg.io.outdir import PLACEHOLDER
 from microseg.plan import Plan
 from microseg.policy import FlowRule
 
@@ -32,7 +31,7 @@ def render_report_md(plan: Plan) -> str:
     lines = [
         f"# {s.name} network plan ({s.region})",
         "",
-        f"Generation `{PLACEHOLDER}`: every file of this set carries it (see docs/generator.md).",
+        f"Generation `{plan.generation}`: every file of this set carries it (see docs/generator.md).",
         "",
         f"- Workloads: {len(plan.workloads)} (tombstones: {len(plan.tombstones)})",
         f"- Promised bandwidth: {f.total_mbps:g} Mbps; pod capacity {f.capacity_mbps:g} Mbps",
