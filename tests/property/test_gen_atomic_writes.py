@@ -108,11 +108,17 @@ def _visible_after(inv: Path, out: Path) -> dict[str, bytes]:
     return files
 
 
-def test_one_generation_id_and_unchanged_rerun_keeps_it(tmp_path: Path) -> None:
+def _first_set(tmp_path: Path) -> tuple[Path, Path]:
+    """An inventory (V1) and an output directory generated from it."""
     inv = tmp_path / "inv.csv"
     inv.write_text(V1)
     out = tmp_path / "out"
     _run(inv, out)
+    return inv, out
+
+
+def test_one_generation_id_and_unchanged_rerun_keeps_it(tmp_path: Path) -> None:
+    inv, out = _first_set(tmp_path)
     first = _visible(out)
     gid = _generation(first)
     assert os.readlink(out / outdir.GENERATIONS / outdir.CURRENT) == gid
@@ -129,10 +135,7 @@ def test_one_generation_id_and_unchanged_rerun_keeps_it(tmp_path: Path) -> None:
 
 
 def test_plain_files_of_the_old_layout_are_adopted(tmp_path: Path) -> None:
-    inv = tmp_path / "inv.csv"
-    inv.write_text(V1)
-    out = tmp_path / "out"
-    _run(inv, out)
+    inv, out = _first_set(tmp_path)
     plain = _visible(out)
     shutil.rmtree(out)
     out.mkdir()
@@ -179,10 +182,7 @@ app()
 
 @pytest.mark.parametrize("limit", [64, 2000, 6000])
 def test_a_full_disk_leaves_the_old_set_and_no_temp_file(tmp_path: Path, limit: int) -> None:
-    inv = tmp_path / "inv.csv"
-    inv.write_text(V1)
-    out = tmp_path / "out"
-    _run(inv, out)
+    _, out = _first_set(tmp_path)
     old = _visible(out)
     big = tmp_path / "big.csv"
     big.write_text(V2)
@@ -199,3 +199,11 @@ def test_a_full_disk_leaves_the_old_set_and_no_temp_file(tmp_path: Path, limit: 
     assert json.loads(p.stdout)["exit_code"] == 2
     assert _visible(out) == old
     assert not [p for p in (out / outdir.GENERATIONS).iterdir() if p.name.startswith(".")]
+
+
+def test_a_lock_link_to_a_missing_generation_is_refused(tmp_path: Path) -> None:
+    inv, out = _first_set(tmp_path)
+    (out / outdir.GENERATIONS / outdir.CURRENT).unlink()
+    r = runner.invoke(app, ["generate", str(inv), "--out", str(out), "--json"])
+    assert r.exit_code == 1
+    assert "which is missing" in json.loads(r.stdout)["errors"][0]["message"]

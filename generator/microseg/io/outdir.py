@@ -56,6 +56,16 @@ def read_lock(directory: Path) -> tuple[LockState, str | None]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if path.is_symlink():  # planning from scratch now would renumber everything
+            raise InputError(
+                [
+                    _problem(
+                        path,
+                        f"links to {os.readlink(path)}, which is missing; restore {GENERATIONS}/{CURRENT} "
+                        "(or remove the link to start from an empty state deliberately)",
+                    )
+                ]
+            ) from None
         return LockState(), None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError([_problem(path, f"cannot read the lock: {exc}")]) from None
