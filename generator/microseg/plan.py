@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from microseg import validate
 from microseg.allocate.asn import allocate_asns
 from microseg.allocate.core import CoreLayout, layout_core, max_pods
-from microseg.allocate.pods import FleetSize, assign_tunnels, check_fleet, place_pods, size_fleet
+from microseg.allocate.pods import (
+    FleetSize,
+    assign_tunnels,
+    check_fleet,
+    check_quotas,
+    place_pods,
+    size_fleet,
+)
 from microseg.allocate.workloads import allocate_workloads
 from microseg.cost import estimate
 from microseg.errors import Collector, Problem
@@ -64,6 +71,7 @@ def build_plan(
     total_mbps = sum(w.bandwidth_mbps for w in workloads.values())
     required, total = size_fleet(total_mbps, settings)
     check_fleet(required, total, settings, max_pods(settings.core_cidr, len(settings.azs)))
+    check_quotas(total, len(workloads), settings)
 
     alloc = allocate_workloads(inventory.workloads, settings, lock, release, inventory.file, problems)
     asn = allocate_asns(settings, lock.asn, problems)

@@ -68,3 +68,19 @@ def test_asn_need_is_counted_against_the_pools() -> None:
     else:
         raise AssertionError("three roles cannot share two ASNs")
     assert time.monotonic() - t0 < 1.0
+
+
+def test_quotas_the_settings_state_are_limits_defaults_only_warn() -> None:
+    rows = [f"w{i},2000,24,,1,,,,," for i in range(10)]  # 8 required pods + spares
+    p = plan(rows)  # default quotas: warnings at most
+    assert p.fleet.total >= 9
+    s = Settings(quota_vpn_connections=5, lines={"quotas.vpn_connections_per_region": 7}, file="s.toml")
+    try:
+        plan(rows, settings=s)
+    except ExhaustedError as exc:
+        assert [str(x) for x in exc.problems] == [
+            f"s.toml:7: quotas.vpn_connections_per_region: VPN connections (one per pod): {p.fleet.total} "
+            "needed, the quota is 5"
+        ]
+    else:
+        raise AssertionError("a stated quota is a limit")

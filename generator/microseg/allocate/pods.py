@@ -79,6 +79,45 @@ def check_fleet(required: int, total: int, settings: Settings, max_core_pods: in
         raise ExhaustedError(problems)
 
 
+def check_quotas(total: int, workloads: int, settings: Settings) -> None:
+    """Quotas the settings state (the account's real ones) are limits like the pools: exit 3 before
+    any allocation. Quotas left at AWS's defaults only warn (they can be raised; see validate)."""
+    found = []
+    for key, need, quota, what in (
+        (
+            "vpn_connections_per_region",
+            total,
+            settings.quota_vpn_connections,
+            "VPN connections (one per pod)",
+        ),
+        (
+            "customer_gateways_per_region",
+            total,
+            settings.quota_customer_gateways,
+            "customer gateways (one per pod)",
+        ),
+        ("tgw_attachments", workloads + total + 2, settings.quota_tgw_attachments, "TGW attachments"),
+        (
+            "routes_per_customer_gateway",
+            workloads + 1,
+            settings.quota_routes_per_cgw,
+            "routes per BGP session",
+        ),
+    ):
+        line = settings.line_of(f"quotas.{key}")
+        if line and need > quota:
+            found.append(
+                Problem(
+                    settings.file,
+                    line,
+                    f"quotas.{key}",
+                    f"{what}: {_count(need)} needed, the quota is {quota:,}",
+                )
+            )
+    if found:
+        raise ExhaustedError(found)
+
+
 def _count(n: int) -> str:
     return f"{n:,}" if n < 10**15 else f"more than {10**15:,}"
 
