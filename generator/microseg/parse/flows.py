@@ -43,8 +43,21 @@ def parse_flows(text: str, label: str, inventory: Inventory, problems: Collector
     cache: dict[str, Endpoint] = {}
     flows: list[Flow] = []
     seen: dict[tuple[object, ...], int] = {}
+    new_flow = tuple.__new__
+    match_reference = _REFERENCE.match
     for line, row in table.rows:
-        flow = _row(row, line, label, names, cache, problems)
+        # Fast path for the common row (two known workloads, valid protocol/ports/ticket, not
+        # broad): the same checks as _row, without its per-row set-up. Anything else takes _row.
+        src = cache.get(row.get("source", ""))
+        dst = cache.get(row.get("destination", ""))
+        flow = None
+        if src is not None and dst is not None and not row.get("broad"):
+            protocol, lo, hi, found = _protocol_ports(row.get("protocol", ""), row.get("ports", ""))
+            reference = row.get("reference", "")
+            if not found and reference and match_reference(reference):
+                flow = new_flow(Flow, (line, src, dst, protocol, lo, hi, reference, ""))
+        if flow is None:
+            flow = _row(row, line, label, names, cache, problems)
         if flow is None:
             continue
         key = flow[1:]  # everything but the line
