@@ -66,6 +66,13 @@ class Record(dict):  # type: ignore[type-arg]
         return _SLOW.encode(self)  # pragma: no cover
 
 
+class Raw(str):
+    """A value already written in this style for the nesting level where it is placed
+    (microseg.render.records.workload_json); kept as is."""
+
+    __slots__ = ()
+
+
 class Lines(list):  # type: ignore[type-arg]
     """Records already written as one line of JSON each (microseg.render.flowlines); kept as is."""
 
@@ -102,6 +109,8 @@ def _encode(obj: Any, level: int, out: list[str]) -> None:
                 text = "true" if v else "false"
             elif tv is Record:
                 text = v.json()
+            elif tv is Raw:
+                text = v
             else:
                 text = _compact(v)
             out.append(f"{sep}{key}: {text}")

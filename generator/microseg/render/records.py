@@ -40,3 +40,72 @@ TEMPLATES: dict[tuple[str, ...], Template] = {
     ("workload", "attachment"): _subnet_pair,
     ("protocol", "from_port", "to_port", "cidr", "description"): _ingress_rule,
 }
+
+
+_PAD = "\n" + "  " * 4  # items of a workload's lists and tables (workloads.<name>.<key>[...])
+_END = "\n" + "  " * 3  # the closing bracket of those, at the workload's key level
+_KEY = ",\n" + "  " * 3
+
+
+def _json_scalar(value: object) -> str:
+    if value is None:
+        return "null"
+    t = type(value)
+    if t is str:
+        return _s(value)
+    if t is bool:
+        return "true" if value else "false"
+    if t is int:
+        return int.__repr__(value)
+    if t is float:
+        return float.__repr__(value)
+    raise TypeError(f"unexpected {t.__name__}")
+
+
+def workload_json(
+    account_id: str | None,
+    azs: list[str],
+    bandwidth: float,
+    cidr: str,
+    cost_center: str,
+    environment: str,
+    ingress_rules: list[str],
+    internet_egress: bool,
+    owner: str,
+    qos: float,
+    subnets: dict[str, tuple[str, str]],
+) -> str:
+    """One tfvars workload exactly as the indenting encoder writes it at workloads.<name> (keys
+    sorted, records one per line): 10k of them are most of the tfvars, and a template is ~3x faster."""
+    rules = "[" + _PAD + ("," + _PAD).join(ingress_rules) + _END + "]" if ingress_rules else "[]"
+    nets = (
+        "{"
+        + _PAD
+        + ("," + _PAD).join(
+            f'{_s(az)}: {{"attachment": {_s(at)}, "workload": {_s(wl)}}}'
+            for az, (wl, at) in sorted(subnets.items())
+        )
+        + _END
+        + "}"
+        if subnets
+        else "{}"
+    )
+    return (
+        "{\n      "
+        + _KEY.join(
+            (
+                f'"account_id": {_json_scalar(account_id)}',
+                f'"azs": [{", ".join(map(_s, azs))}]' if azs else '"azs": []',
+                f'"bandwidth_mbps": {_json_scalar(bandwidth)}',
+                f'"cidr": {_s(cidr)}',
+                f'"cost_center": {_s(cost_center)}',
+                f'"environment": {_s(environment)}',
+                f'"ingress_rules": {rules}',
+                f'"internet_egress": {"true" if internet_egress else "false"}',
+                f'"owner": {_s(owner)}',
+                f'"qos_mbps_per_pod": {_json_scalar(qos)}',
+                f'"subnets": {nets}',
+            )
+        )
+        + "\n    }"
+    )

@@ -1,0 +1,56 @@
+"""The tfvars workload template writes exactly what the generic indenting encoder writes."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from microseg.render.jsonfmt import Raw, Record, dumps
+from microseg.render.records import workload_json
+
+PROFILE = settings.get_profile("microseg-generator")
+text = st.text(max_size=12)
+number = st.one_of(st.integers(-(10**12), 10**12), st.floats(allow_nan=False, allow_infinity=False))
+rule = st.builds(
+    lambda c, d, lo, p, hi: Record(protocol=p, from_port=lo, to_port=hi, cidr=c, description=d),
+    text,
+    text,
+    st.integers(-1, 65535),
+    text,
+    st.integers(-1, 65535),
+)
+
+
+@PROFILE
+@given(
+    st.one_of(st.none(), text),
+    st.lists(text, max_size=3),
+    number,
+    text,
+    text,
+    text,
+    st.lists(rule, max_size=3),
+    st.booleans(),
+    text,
+    number,
+    st.dictionaries(text, st.tuples(text, text), max_size=3),
+)
+def test_workload_template_is_byte_identical(
+    acct, azs, bw, cidr, cc, env, rules, egress, owner, qos, subnets
+) -> None:  # type: ignore[no-untyped-def]
+    generic = {
+        "cidr": cidr,
+        "azs": azs,
+        "subnets": {az: Record(workload=w, attachment=a) for az, (w, a) in subnets.items()},
+        "internet_egress": egress,
+        "bandwidth_mbps": bw,
+        "qos_mbps_per_pod": qos,
+        "account_id": acct,
+        "environment": env,
+        "owner": owner,
+        "cost_center": cc,
+        "ingress_rules": rules,
+    }
+    raw = Raw(
+        workload_json(acct, azs, bw, cidr, cc, env, [r.json() for r in rules], egress, owner, qos, subnets)
+    )
+    assert dumps({"workloads": {"w": raw}}) == dumps({"workloads": {"w": generic}})
