@@ -139,9 +139,12 @@ def lock_and_id(plan: Plan) -> tuple[Plan, bytes]:
 
 
 def _write_reports(plan: Plan, into: Path) -> None:
-    """report.md, report.json and the diagram: about as much work as the tfvars at 10k workloads."""
+    """report.md and report.json: about as much work as the tfvars and diagram at 10k workloads."""
     outdir.write_file(into, "report.md", render_report_md(plan).encode())
     outdir.write_file(into, "report.json", dumps(render_report_json(plan)).encode())
+
+
+def _write_diagram(plan: Plan, into: Path) -> None:
     dot = render_dot(plan)
     svg, _ = render_svg(dot)
     if svg is not None:
@@ -150,12 +153,13 @@ def _write_reports(plan: Plan, into: Path) -> None:
         outdir.write_file(into, "topology.dot", dot.encode())
 
 
-def _write_tfvars(plan: Plan, into: Path) -> None:
+def _write_tfvars_and_diagram(plan: Plan, into: Path) -> None:
     outdir.write_file(into, TFVARS, dumps(render_tfvars(plan)).encode())
+    _write_diagram(plan, into)
 
 
 def _forked_reports(plan: Plan, into: Path) -> int | None:
-    """A child that writes the reports while this process writes the tfvars: the halves are
+    """A child that writes the reports while this process writes the tfvars and diagram: the halves are
     independent and big plans spend most of their time here. None when fork is unavailable."""
     if not hasattr(os, "fork"):
         return None
@@ -183,7 +187,7 @@ def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
         if len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM:
             pid = _forked_reports(plan, into)
         try:
-            _write_tfvars(plan, into)
+            _write_tfvars_and_diagram(plan, into)
         except BaseException:
             if pid is not None:
                 os.kill(pid, signal.SIGKILL)
