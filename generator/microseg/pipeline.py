@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from microseg.diff import leaves
 from microseg.errors import Collector, InputError, OutputError, Problem
 from microseg.io import outdir
 from microseg.io.diagram import render_svg
@@ -82,6 +84,9 @@ def removals(lock: outdir.LockState, inputs: Inputs, lock_label: str) -> list[Pr
         if kind == "flows" and before.rows == 0:
             continue
         what = f"{before.rows} flow(s) from " if kind == "flows" else ""
+        if kind == "settings":
+            changed = settings_reverted(Path(lock_label).parent / TFVARS, inputs.settings)
+            loss += f" ({', '.join(changed)} would change)" if changed else ""
         # The lock holds the path relative to itself; show it as the user would type it here.
         there = os.path.relpath(os.path.normpath(Path(lock_label).parent / before.path))
         found.append(
@@ -94,6 +99,26 @@ def removals(lock: outdir.LockState, inputs: Inputs, lock_label: str) -> list[Pr
             )
         )
     return found
+
+
+def settings_reverted(old_tfvars: Path, settings: Settings) -> list[str]:
+    """The settings the last run wrote into its tfvars that differ from ``settings``."""
+    try:
+        old = json.loads(old_tfvars.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(old, dict):
+        return []
+    new = {
+        "name": settings.name,
+        "region": settings.region,
+        "azs": list(settings.azs),
+        "tags": dict(settings.tags),
+        "workload_supernet": settings.workload_supernet,
+        "instance_types": dict(settings.instance_types),
+        "management": {"allowed_domains": list(settings.allowed_domains)},
+    }
+    return [leaf["key"] for key in new if key in old for leaf in leaves(old[key], new[key], key)]
 
 
 def plan_in(

@@ -41,6 +41,7 @@ def test_omitted_flows_or_settings_refuse_and_write_nothing(tmp_path: Path) -> N
     errors = {e["column"]: e["message"] for e in json.loads(r.stdout)["errors"]}
     assert set(errors) == {"inputs.flows", "inputs.settings"}
     assert "13 flow(s)" in errors["inputs.flows"] and "--accept-removals" in errors["inputs.flows"]
+    assert "tags.data-classification" in errors["inputs.settings"]  # names what would change
     assert _files(out) == before
     assert _run("validate", out, *SETTINGS).exit_code == 1  # validate --out refuses the same way
     assert _run("generate", out, *FLOWS, *SETTINGS).exit_code == 0  # given again: fine

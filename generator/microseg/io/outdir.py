@@ -83,7 +83,7 @@ def _problem(path: Path, message: str):  # type: ignore[no-untyped-def]
 
 GENERATIONS = ".generations"
 CURRENT = "current"
-# Stands in for the generation id in rendered files until the id (a hash of them) is known.
+# Stands in for the generation id in the lock while the id, which hashes the lock, is computed.
 PLACEHOLDER = "@@microseg-generation@@"
 FAULT: Callable[[str], None] | None = None  # test hook: called before every step, may raise
 
