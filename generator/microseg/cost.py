@@ -217,8 +217,7 @@ def largest_remainder(total: int, weights: list[float], names: list[str]) -> lis
     whole = math.fsum(weights)
     if whole <= 0:
         weights, whole = [1.0] * len(weights), float(len(weights))
-    scale = total / whole
-    quotas = [w * scale for w in weights]
+    quotas = [total * (w / whole) for w in weights]  # w / whole first: finite for any tiny whole
     parts = [math.floor(q) for q in quotas]
     left = total - sum(parts)  # float error can leave it a little off either way: settle it here
     if left:
