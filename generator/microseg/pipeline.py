@@ -26,7 +26,8 @@ from microseg.render.report_json import render_report_json
 from microseg.render.report_md import render_report_md
 from microseg.render.tfvars import render_tfvars
 from microseg.render.topology import render_dot
-from microseg.state import InputRecord
+from microseg.segmentation import check_flow_cidrs
+from microseg.state import InputRecord, LockState
 
 TFVARS = outdir.TFVARS
 OUTPUTS = outdir.OUTPUT_NAMES
@@ -47,6 +48,10 @@ def load_inputs(inventory: Path, flows: Path | None, settings: Path | None) -> I
     s = load_settings(settings, problems)
     inv = load_inventory(inventory, s, problems)
     fl = load_flows(flows, inv, problems) if flows is not None else None
+    if fl is not None:
+        # The guard once here too (without the lock), so its findings come with the parse errors;
+        # planning repeats it against the lock's workloads.
+        check_flow_cidrs(fl, s, {w.name: w for w in inv.workloads}, LockState(), problems)
     problems.raise_if_errors()
     files = {"inventory": inventory, "flows": flows, "settings": settings}
     return Inputs(s, inv, fl, tuple(problems.warnings), files)

@@ -104,3 +104,17 @@ def test_reserved_ranges_are_never_pins_or_pools(cidr: str) -> None:
         c = Collector()
         parse_settings({key: cidr}, {key: 3}, "s.toml", c)
         assert [(p.line, p.column) for p in c.errors if "no VPC may use" in p.message] == [(3, key)]
+
+
+def test_guard_findings_come_with_the_parse_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from microseg.pipeline import load_inputs
+
+    inv = tmp_path / "inv.csv"
+    inv.write_text("name,bandwidth_mbps,prefix_length\napp,10,24\ndb,10,24\n")
+    flows = tmp_path / "flows.csv"
+    flows.write_text(
+        "source,destination,protocol,ports,reference\n0.0.0.0/0,app,any,,CHG-1\napp,db,tcp,99999,CHG-2\n"
+    )
+    with pytest.raises(InputError) as exc:
+        load_inputs(inv, flows, None)
+    assert [(p.line, p.column) for p in exc.value.problems] == [(2, "source"), (3, "ports")]
