@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from microseg.render.jsonfmt import Raw, Record, dumps
-from microseg.render.records import workload_json
+from microseg.render.records import vpc_json, workload_json
 
 PROFILE = settings.get_profile("microseg-generator")
 text = st.text(max_size=12)
@@ -53,4 +53,17 @@ def test_workload_template_is_byte_identical(
     raw = Raw(
         workload_json(acct, azs, bw, cidr, cc, env, [r.json() for r in rules], egress, owner, qos, subnets)
     )
+    assert dumps({"workloads": {"w": raw}}) == dumps({"workloads": {"w": generic}})
+
+
+@PROFILE
+@given(text, st.booleans(), st.integers(0, 32), st.dictionaries(text, st.tuples(text, text), max_size=3))
+def test_lock_vpc_template_is_byte_identical(cidr: str, pinned: bool, prefix: int, subnets) -> None:  # type: ignore[no-untyped-def]
+    generic = {
+        "cidr": cidr,
+        "subnet_prefix": prefix,
+        "pinned": pinned,
+        "subnets": {az: Record(workload=w, attachment=a) for az, (w, a) in subnets.items()},
+    }
+    raw = Raw(vpc_json(cidr, pinned, prefix, subnets))
     assert dumps({"workloads": {"w": raw}}) == dumps({"workloads": {"w": generic}})

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from microseg.io.outdir import PLACEHOLDER
-from microseg.render.jsonfmt import Record
+from microseg.render.jsonfmt import Raw, Record
+from microseg.render.records import vpc_json
 from microseg.state import LOCK_VERSION, LockState, VpcAlloc
 
 
@@ -28,10 +29,5 @@ def render_lock(lock: LockState) -> dict[str, Any]:
     }
 
 
-def _vpc(a: VpcAlloc) -> dict[str, Any]:
-    return {
-        "cidr": a.cidr,
-        "subnet_prefix": a.subnet_prefix,
-        "pinned": a.pinned,
-        "subnets": {az: Record(workload=w, attachment=t) for az, (w, t) in a.subnets.items()},
-    }
+def _vpc(a: VpcAlloc) -> Raw:
+    return Raw(vpc_json(a.cidr, a.pinned, a.subnet_prefix, a.subnets))

@@ -62,6 +62,26 @@ def _json_scalar(value: object) -> str:
     raise TypeError(f"unexpected {t.__name__}")
 
 
+def _subnets_json(subnets: dict[str, tuple[str, str]]) -> str:
+    """A VPC's subnets table as written one level below a workload's keys."""
+    if not subnets:
+        return "{}"
+    rows = [
+        f'{_s(az)}: {{"attachment": {_s(at)}, "workload": {_s(wl)}}}'
+        for az, (wl, at) in sorted(subnets.items())
+    ]
+    return "{" + _PAD + ("," + _PAD).join(rows) + _END + "}"
+
+
+def vpc_json(cidr: str, pinned: bool, subnet_prefix: int, subnets: dict[str, tuple[str, str]]) -> str:
+    """One lock entry (workloads.<name> or tombstones.<name>) as the indenting encoder writes it."""
+    return (
+        f'{{\n      "cidr": {_s(cidr)},\n      "pinned": {"true" if pinned else "false"},'
+        f'\n      "subnet_prefix": {json_int(subnet_prefix)},'
+        f'\n      "subnets": {_subnets_json(subnets)}\n    }}'
+    )
+
+
 def workload_json(
     account_id: str | None,
     azs: list[str],
@@ -78,18 +98,7 @@ def workload_json(
     """One tfvars workload exactly as the indenting encoder writes it at workloads.<name> (keys
     sorted, records one per line): 10k of them are most of the tfvars, and a template is ~3x faster."""
     rules = "[" + _PAD + ("," + _PAD).join(ingress_rules) + _END + "]" if ingress_rules else "[]"
-    nets = (
-        "{"
-        + _PAD
-        + ("," + _PAD).join(
-            f'{_s(az)}: {{"attachment": {_s(at)}, "workload": {_s(wl)}}}'
-            for az, (wl, at) in sorted(subnets.items())
-        )
-        + _END
-        + "}"
-        if subnets
-        else "{}"
-    )
+    nets = _subnets_json(subnets)
     return (
         "{\n      "
         + _KEY.join(
