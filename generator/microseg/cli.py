@@ -103,7 +103,11 @@ def _run(as_json: bool, body: Callable[[], int]) -> None:
         else:
             typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
+        # The writer has already removed this run's temporary files; the switch is all or nothing.
+        typer.echo("interrupted: the output directory holds the previous set or the new one, whole", err=True)
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
         raise
     except Exception as exc:
         if os.environ.get("MICROSEG_DEBUG"):

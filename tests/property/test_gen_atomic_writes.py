@@ -7,9 +7,11 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -207,3 +209,25 @@ def test_a_lock_link_to_a_missing_generation_is_refused(tmp_path: Path) -> None:
     r = runner.invoke(app, ["generate", str(inv), "--out", str(out), "--json"])
     assert r.exit_code == 1
     assert "which is missing" in json.loads(r.stdout)["errors"][0]["message"]
+
+
+def test_a_real_sigint_leaves_a_whole_set_and_no_traceback(tmp_path: Path) -> None:
+    # Big enough that generating takes a while; interrupted at several moments.
+    inv = tmp_path / "inv.csv"
+    inv.write_text("name,bandwidth_mbps,prefix_length\n" + "".join(f"w{i},10,25\n" for i in range(3000)))
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    cmd = [sys.executable, "-m", "microseg", "generate", str(inv), "--out", str(out)]
+    assert subprocess.run(cmd, env=env, capture_output=True, check=False).returncode == 0
+    old = _visible(out)
+    inv.write_text(inv.read_text() + "extra,10,25\n")
+    for delay in (0.05, 0.3, 0.6, 0.9, 1.2):
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+        assert "Traceback" not in err, err
+        seen = _visible(out)
+        assert seen == old or _generation(seen) != _generation(old)
+        _generation(seen)  # one id across the set
+        assert not [q for q in (out / outdir.GENERATIONS).iterdir() if q.name.startswith(".")]
