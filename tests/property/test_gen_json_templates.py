@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from microseg.render.jsonfmt import Raw, Record, dumps
-from microseg.render.records import vpc_json, workload_json
+from microseg.render.records import report_workload_json, vpc_json, workload_json
 
 PROFILE = settings.get_profile("microseg-generator")
 text = st.text(max_size=12)
@@ -66,4 +66,38 @@ def test_lock_vpc_template_is_byte_identical(cidr: str, pinned: bool, prefix: in
         "subnets": {az: Record(workload=w, attachment=a) for az, (w, a) in subnets.items()},
     }
     raw = Raw(vpc_json(cidr, pinned, prefix, subnets))
+    assert dumps({"workloads": {"w": raw}}) == dumps({"workloads": {"w": generic}})
+
+
+@PROFILE
+@given(
+    st.one_of(st.none(), text),
+    st.integers(1, 6),
+    number,
+    text,
+    text,
+    text,
+    st.booleans(),
+    number,
+    text,
+    st.booleans(),
+    number,
+)
+def test_report_workload_template_is_byte_identical(
+    acct, azs, bw, cidr, cc, env, egress, gb, owner, pinned, qos
+) -> None:  # type: ignore[no-untyped-def]
+    generic = {
+        "cidr": cidr,
+        "azs": azs,
+        "pinned": pinned,
+        "internet_egress": egress,
+        "bandwidth_mbps": bw,
+        "qos_mbps_per_pod": qos,
+        "account_id": acct,
+        "environment": env,
+        "owner": owner,
+        "cost_center": cc,
+        "monthly_gb": gb,
+    }
+    raw = Raw(report_workload_json(acct, azs, bw, cidr, cc, env, egress, gb, owner, pinned, qos))
     assert dumps({"workloads": {"w": raw}}) == dumps({"workloads": {"w": generic}})

@@ -118,3 +118,38 @@ def workload_json(
         )
         + "\n    }"
     )
+
+
+def report_workload_json(
+    account_id: str | None,
+    azs: int,
+    bandwidth: float,
+    cidr: str,
+    cost_center: str,
+    environment: str,
+    internet_egress: bool,
+    monthly_gb: float,
+    owner: str,
+    pinned: bool,
+    qos: float,
+) -> str:
+    """One report.json workload (workloads.<name>) as the indenting encoder writes it."""
+    return (
+        "{\n      "
+        + _KEY.join(
+            (
+                f'"account_id": {_json_scalar(account_id)}',
+                f'"azs": {json_int(azs)}',
+                f'"bandwidth_mbps": {_json_scalar(bandwidth)}',
+                f'"cidr": {_s(cidr)}',
+                f'"cost_center": {_s(cost_center)}',
+                f'"environment": {_s(environment)}',
+                f'"internet_egress": {"true" if internet_egress else "false"}',
+                f'"monthly_gb": {_json_scalar(monthly_gb)}',
+                f'"owner": {_s(owner)}',
+                f'"pinned": {"true" if pinned else "false"}',
+                f'"qos_mbps_per_pod": {_json_scalar(qos)}',
+            )
+        )
+        + "\n    }"
+    )
