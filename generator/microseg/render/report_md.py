@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from microseg.cost import fmt_price, fmt_quantity
 from microseg.plan import Plan
-from microseg.policy import FlowRule
 
 SUBNET_TABLE_MAX = 500
 
 
 def _table(header: list[str], rows: list[list[object]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    cell = _cell
+    out += ["| " + " | ".join([cell(c) for c in row]) + " |" for row in rows]
     return [*out, ""]
 
 
@@ -151,8 +151,8 @@ def render_report_md(plan: Plan) -> str:
     # Names, CIDRs, protocols and references cannot contain "|" (validated), so nothing to escape.
     lines += ["| id | source | destination | protocol | ports | reference |", "|---|---|---|---|---|---|"]
     lines += [
-        f"| {fl.id} | {fl.source} | {fl.destination} | {fl.protocol} | {_ports(fl)} | {fl.reference} |"
-        for fl in plan.policy.flows
+        f"| {fid} | {src} | {dst} | {proto} | {_ports(lo, hi)} | {ref} |"
+        for fid, src, dst, _, _, proto, lo, hi, ref in plan.policy.flows
     ]
     lines += ["| default | any | any | any | - | default-deny |", ""]
     lines += ["## Cost (monthly estimate)", "", f"Prices: {cost['price_source']}.", ""]
@@ -185,8 +185,7 @@ def render_report_md(plan: Plan) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _ports(flow: FlowRule) -> str:
-    lo, hi = flow.from_port, flow.to_port
+def _ports(lo: int, hi: int) -> str:
     if lo == -1:
         return "-"
     if (lo, hi) == (0, 65535):
