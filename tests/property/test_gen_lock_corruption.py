@@ -109,4 +109,5 @@ def test_corrupted_lock_is_refused_and_never_rewritten(base: Path, kind: str, a:
         errors = json.loads(r.stdout)["errors"]
         assert errors and all(e["file"] == str(out / LOCK) for e in errors), errors
         assert any(where in e["column"] for e in errors), (where, errors)
+        assert all(e["line"] > 0 for e in errors), errors  # each at its key's line
         assert _snapshot(out) == before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 from microseg.allocate.asn import ROLES
@@ -18,6 +19,46 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def parse_lock(text: str, label: str, problems: Collector) -> LockState:
+    before = len(problems.errors)
+    state = _parse_lock(text, label, problems)
+    if len(problems.errors) > before:  # point each problem at its key's line (lines are found only now)
+        lines = key_lines(text)
+        problems.errors[before:] = [
+            replace(p, line=_line_of(p.column, lines)) if p.line == 0 else p for p in problems.errors[before:]
+        ]
+    return state
+
+
+_KEY = re.compile(r'^( *)"((?:[^"\\]|\\.)*)":')
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Dotted key path -> line, for the indented layout the generator writes (a hand-edited lock in
+    another layout just gets fewer lines)."""
+    lines: dict[str, int] = {}
+    stack: list[str] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        m = _KEY.match(line)
+        if m is None:
+            continue
+        depth = len(m.group(1)) // 2
+        if depth < 1:
+            continue
+        stack = [*stack[: depth - 1], json.loads(f'"{m.group(2)}"')]
+        lines.setdefault(".".join(stack), n)
+    return lines
+
+
+def _line_of(path: str, lines: dict[str, int]) -> int:
+    path = path.split("[", 1)[0]
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path.rpartition(".")[0]
+    return 0
+
+
+def _parse_lock(text: str, label: str, problems: Collector) -> LockState:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
