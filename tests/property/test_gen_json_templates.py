@@ -20,6 +20,19 @@ rule = st.builds(
 )
 
 
+def _shared_keys(acct, bw, cc, env, egress, owner, qos) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The keys a tfvars workload and a report.json workload have in common."""
+    return {
+        "internet_egress": egress,
+        "bandwidth_mbps": bw,
+        "qos_mbps_per_pod": qos,
+        "account_id": acct,
+        "environment": env,
+        "owner": owner,
+        "cost_center": cc,
+    }
+
+
 @PROFILE
 @given(
     st.one_of(st.none(), text),
@@ -41,14 +54,8 @@ def test_workload_template_is_byte_identical(
         "cidr": cidr,
         "azs": azs,
         "subnets": {az: Record(workload=w, attachment=a) for az, (w, a) in subnets.items()},
-        "internet_egress": egress,
-        "bandwidth_mbps": bw,
-        "qos_mbps_per_pod": qos,
-        "account_id": acct,
-        "environment": env,
-        "owner": owner,
-        "cost_center": cc,
         "ingress_rules": rules,
+        **_shared_keys(acct, bw, cc, env, egress, owner, qos),
     }
     raw = Raw(
         workload_json(acct, azs, bw, cidr, cc, env, [r.json() for r in rules], egress, owner, qos, subnets)
@@ -90,14 +97,8 @@ def test_report_workload_template_is_byte_identical(
         "cidr": cidr,
         "azs": azs,
         "pinned": pinned,
-        "internet_egress": egress,
-        "bandwidth_mbps": bw,
-        "qos_mbps_per_pod": qos,
-        "account_id": acct,
-        "environment": env,
-        "owner": owner,
-        "cost_center": cc,
         "monthly_gb": gb,
+        **_shared_keys(acct, bw, cc, env, egress, owner, qos),
     }
     raw = Raw(report_workload_json(acct, azs, bw, cidr, cc, env, egress, gb, owner, pinned, qos))
     assert dumps({"workloads": {"w": raw}}) == dumps({"workloads": {"w": generic}})

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from microseg.render.records import TEMPLATES
+from microseg.render.records import SCALARS, TEMPLATES, json_scalar
 
 _SLOW = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
 _string = json.encoder.encode_basestring  # the C implementation when available
@@ -35,15 +35,8 @@ _C = _c_encoder()
 
 
 def _compact(obj: Any) -> str:
-    t = type(obj)
-    if t is str:
-        return _string(obj)
-    if t is bool:
-        return "true" if obj else "false"
-    if t is int:
-        return str(obj)
-    if obj is None:
-        return "null"
+    if type(obj) in SCALARS:
+        return json_scalar(obj)
     if isinstance(obj, Record):
         return obj.json()
     if _C is not None:

@@ -9,6 +9,7 @@ through ``int.__repr__``. A value of an unexpected type raises instead of writin
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from json.encoder import encode_basestring as _s  # the C string encoder json.dumps uses too
 from typing import Any
@@ -47,7 +48,11 @@ _END = "\n" + "  " * 3  # the closing bracket of those, at the workload's key le
 _KEY = ",\n" + "  " * 3
 
 
-def _json_scalar(value: object) -> str:
+SCALARS = frozenset({str, bool, int, float, type(None)})
+
+
+def json_scalar(value: object) -> str:
+    """A scalar as the C encoder writes it (every writer here goes through this one)."""
     if value is None:
         return "null"
     t = type(value)
@@ -57,8 +62,10 @@ def _json_scalar(value: object) -> str:
         return "true" if value else "false"
     if t is int:
         return int.__repr__(value)
-    if t is float:
+    if t is float and math.isfinite(value):
         return float.__repr__(value)
+    if t is float:  # what the C encoder writes (not valid JSON; the inputs never produce it)
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
     raise TypeError(f"unexpected {t.__name__}")
 
 
@@ -103,16 +110,16 @@ def workload_json(
         "{\n      "
         + _KEY.join(
             (
-                f'"account_id": {_json_scalar(account_id)}',
+                f'"account_id": {json_scalar(account_id)}',
                 f'"azs": [{", ".join(map(_s, azs))}]' if azs else '"azs": []',
-                f'"bandwidth_mbps": {_json_scalar(bandwidth)}',
+                f'"bandwidth_mbps": {json_scalar(bandwidth)}',
                 f'"cidr": {_s(cidr)}',
                 f'"cost_center": {_s(cost_center)}',
                 f'"environment": {_s(environment)}',
                 f'"ingress_rules": {rules}',
                 f'"internet_egress": {"true" if internet_egress else "false"}',
                 f'"owner": {_s(owner)}',
-                f'"qos_mbps_per_pod": {_json_scalar(qos)}',
+                f'"qos_mbps_per_pod": {json_scalar(qos)}',
                 f'"subnets": {nets}',
             )
         )
@@ -138,17 +145,17 @@ def report_workload_json(
         "{\n      "
         + _KEY.join(
             (
-                f'"account_id": {_json_scalar(account_id)}',
+                f'"account_id": {json_scalar(account_id)}',
                 f'"azs": {json_int(azs)}',
-                f'"bandwidth_mbps": {_json_scalar(bandwidth)}',
+                f'"bandwidth_mbps": {json_scalar(bandwidth)}',
                 f'"cidr": {_s(cidr)}',
                 f'"cost_center": {_s(cost_center)}',
                 f'"environment": {_s(environment)}',
                 f'"internet_egress": {"true" if internet_egress else "false"}',
-                f'"monthly_gb": {_json_scalar(monthly_gb)}',
+                f'"monthly_gb": {json_scalar(monthly_gb)}',
                 f'"owner": {_s(owner)}',
                 f'"pinned": {"true" if pinned else "false"}',
-                f'"qos_mbps_per_pod": {_json_scalar(qos)}',
+                f'"qos_mbps_per_pod": {json_scalar(qos)}',
             )
         )
         + "\n    }"
