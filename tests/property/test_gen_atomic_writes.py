@@ -221,11 +221,13 @@ def test_a_real_sigint_leaves_a_whole_set_and_no_traceback(tmp_path: Path) -> No
     assert subprocess.run(cmd, env=env, capture_output=True, check=False).returncode == 0
     old = _visible(out)
     inv.write_text(inv.read_text() + "extra,10,25\n")
-    for delay in (0.05, 0.3, 0.6, 0.9, 1.2):
+    for delay in (0.1, 0.3, 0.6, 0.9, 1.2):
         p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(delay)
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=60)
+        if "Could not import runpy module" in err:
+            continue  # interrupted inside Python's own start-up, before any of our code ran
         assert "Traceback" not in err, err
         seen = _visible(out)
         assert seen == old or _generation(seen) != _generation(old)
