@@ -65,27 +65,37 @@ def summary(env: dict[str, str]) -> None:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(
+        description=__doc__,
+        epilog="Arguments it does not know go to `microseg generate` (e.g. --accept-removals).",
+    )
     ap.add_argument("--keep", action="store_true", help="leave moto and the state up at the end")
-    args = ap.parse_args()
+    ap.add_argument("--inventory", type=Path, help="your inventory.csv (default: examples/inventory.csv)")
+    ap.add_argument(
+        "--flows", type=Path, help="your flows.csv (default: the example's, unless --inventory is yours)"
+    )
+    ap.add_argument(
+        "--settings",
+        type=Path,
+        help="your microseg.toml (default: the example's, unless --inventory is yours)",
+    )
+    args, passthrough = ap.parse_known_args()
+    # The example flows name the example workloads: with the user's inventory they only fit by accident.
+    example = args.inventory is None
+    inventory = args.inventory or REPO / "examples/inventory.csv"
+    flows = args.flows or (REPO / "examples/flows.csv" if example else None)
+    settings = args.settings or (REPO / "examples/microseg.toml" if example else None)
     work = Path(tempfile.mkdtemp(prefix="microseg-demo-"))
     gen = work / "generated"
 
-    step("microseg generate examples/inventory.csv")
-    subprocess.run(
-        [
-            "microseg",
-            "generate",
-            str(REPO / "examples/inventory.csv"),
-            "--flows",
-            str(REPO / "examples/flows.csv"),
-            "--settings",
-            str(REPO / "examples/microseg.toml"),
-            "--out",
-            str(gen),
-        ],
-        check=True,
-    )
+    step(f"microseg generate {inventory}")
+    cmd = ["microseg", "generate", str(inventory), "--out", str(gen)]
+    if flows is not None:
+        cmd += ["--flows", str(flows)]
+    if settings is not None:
+        cmd += ["--settings", str(settings)]
+    if subprocess.run([*cmd, *passthrough], check=False).returncode != 0:
+        return 1
     report = json.loads((gen / "report.json").read_text())
     print(
         f"  {len(report['workloads'])} workloads, {report['pods']['total']} pods "

@@ -1,5 +1,10 @@
 """`python -m microseg` runs the CLI."""
 
-from microseg.cli import app
+import sys
+
+try:
+    from microseg.cli import app
+except KeyboardInterrupt:  # interrupted while starting: nothing was read or written
+    sys.exit(130)
 
 app()

@@ -15,10 +15,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from microseg.errors import BusyError, InputError
+from microseg.errors import BusyError, InputError, OutputError
 from microseg.plan import Plan
+from microseg.textout import print_rows
 
 app = typer.Typer(
     name="microseg",
@@ -41,6 +41,31 @@ ReleaseOpt = Annotated[
     typer.Option("--release", help="release a tombstone's addresses (repeatable)", show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
+AcceptOpt = Annotated[
+    bool,
+    typer.Option(
+        "--accept-removals",
+        help="allow a run without --flows/--settings to drop the flows/settings the lock's last run had",
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from microseg import __version__
+
+        typer.echo(f"microseg {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="print the version and exit", callback=_version, is_eager=True),
+    ] = False,
+) -> None:
+    """Inventory CSV -> stable CIDR/ASN allocation, pod fleet, QoS, policy, cost, tfvars and reports."""
 
 
 def _emit_json(data: Any) -> None:
@@ -64,13 +89,25 @@ def _run(as_json: bool, body: Callable[[], int]) -> None:
             ]
             typer.echo(f"error: {what} ({len(exc.problems)} problem(s)); nothing written", err=True)
         raise typer.Exit(exc.exit_code) from None
+    except OutputError as exc:
+        if as_json:
+            _emit_json({"ok": False, "exit_code": 2, "errors": [{"file": exc.path, "message": exc.reason}]})
+        else:
+            typer.echo(
+                f"error: cannot write {exc.path}: {exc.reason}; the previous output is unchanged", err=True
+            )
+        raise typer.Exit(2) from None
     except BusyError as exc:
         if as_json:
             _emit_json({"ok": False, "exit_code": 1, "errors": [{"message": str(exc)}]})
         else:
             typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
+        # The writer has already removed this run's temporary files; the switch is all or nothing.
+        typer.echo("interrupted: the output directory holds the previous set or the new one, whole", err=True)
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
         raise
     except Exception as exc:
         if os.environ.get("MICROSEG_DEBUG"):
@@ -90,33 +127,40 @@ def _warnings(plan_warnings: list[Any], as_json: bool) -> None:
 
 def _summary_tables(plan: Plan) -> None:
     f = plan.fleet
-    t = Table(title=f"{plan.settings.name}: {len(plan.workloads)} workloads")
-    for col in ("workload", "cidr", "azs", "internet", "Mbps", "QoS/pod"):
-        t.add_column(col)
-    for name, w in list(plan.workloads.items())[:50]:
-        t.add_row(
+    rows = [
+        [
             name,
             plan.allocations[name].cidr,
             str(w.azs),
             "yes" if w.internet_egress else "no",
             f"{w.bandwidth_mbps:g}",
             f"{plan.qos[name]:g}",
-        )
+        ]
+        for name, w in list(plan.workloads.items())[:50]
+    ]
     if len(plan.workloads) > 50:
-        t.add_row(f"... {len(plan.workloads) - 50} more (see report.md)", "", "", "", "", "")
-    out_console.print(t)
-    p = Table(title="pods")
-    for col in ("required", "total", *plan.fleet.per_az, "ASN tgw/mgmt/pods", "monthly USD"):
-        p.add_column(col)
-    asn = "/".join(str(plan.asn[k]) for k in ("transit_gateway", "management", "pods"))
-    p.add_row(
-        str(f.required),
-        str(f.total),
-        *(str(n) for n in f.per_az.values()),
-        asn,
-        f"{plan.cost['monthly_usd']:,.2f}",
+        rows.append([f"+{len(plan.workloads) - 50} more", "(report.md)", "", "", "", ""])
+    print_rows(
+        out_console,
+        f"{plan.settings.name}: {len(plan.workloads)} workloads",
+        ["workload", "cidr", "azs", "internet", "Mbps", "QoS/pod"],
+        rows,
     )
-    out_console.print(p)
+    asn = "/".join(str(plan.asn[k]) for k in ("transit_gateway", "management", "pods"))
+    print_rows(
+        out_console,
+        "pods",
+        ["required", "total", *plan.fleet.per_az, "ASN tgw/mgmt/pods", "monthly USD"],
+        [
+            [
+                str(f.required),
+                str(f.total),
+                *(str(n) for n in f.per_az.values()),
+                asn,
+                f"{plan.cost['monthly_usd']:,.2f}",
+            ]
+        ],
+    )
 
 
 def _summary(plan: Plan) -> dict[str, Any]:
@@ -127,6 +171,7 @@ def _summary(plan: Plan) -> dict[str, Any]:
         "pods": {"required": plan.fleet.required, "total": plan.fleet.total, "per_az": plan.fleet.per_az},
         "asn": plan.asn,
         "monthly_usd": plan.cost["monthly_usd"],
+        **({"generation": plan.generation} if plan.generation else {}),
     }
 
 
@@ -137,6 +182,7 @@ def generate(
     flows: FlowsOpt = None,
     settings: SettingsOpt = None,
     release: ReleaseOpt = None,
+    accept_removals: AcceptOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Write tfvars, lock, report.md/json and topology.svg into OUT (byte-identical for the same input)."""
@@ -148,7 +194,7 @@ def generate(
         # would rescan them again and again for nothing.
         gc.disable()
         inputs = load_inputs(inventory, flows, settings)
-        plan, written, notes = do_generate(out, inputs, tuple(release or ()))
+        plan, written, notes = do_generate(out, inputs, tuple(release or ()), accept_removals)
         warnings = [str(w) for w in plan.warnings] + notes
         if as_json:
             _emit_json(
@@ -157,7 +203,7 @@ def generate(
         else:
             _warnings(warnings, as_json)
             _summary_tables(plan)
-            out_console.print(f"wrote {', '.join(written)} to {out}")
+            out_console.print(f"wrote {', '.join(written)} to {out} (generation {plan.generation})")
         return 0
 
     _run(as_json, body)
@@ -172,6 +218,7 @@ def validate(
         Path | None, typer.Option("--out", help="also check against the lock in this directory")
     ] = None,
     release: ReleaseOpt = None,
+    accept_removals: AcceptOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Check the inputs (and the plan against OUT's lock); nothing is written."""
@@ -179,7 +226,7 @@ def validate(
 
     def body() -> int:
         inputs = load_inputs(inventory, flows, settings)
-        plan = plan_in(out, inputs, tuple(release or ()))
+        plan = plan_in(out, inputs, tuple(release or ()), accept_removals)
         warnings = [str(w) for w in plan.warnings]
         nflows = len(inputs.flows.flows) if inputs.flows else 0
         if as_json:
@@ -205,45 +252,22 @@ def diff(
     as_json: JsonOpt = False,
 ) -> None:
     """Show what generating INVENTORY would change against the lock in OUT (nothing is written)."""
-    from microseg.diff import compute_diff
-    from microseg.pipeline import load_inputs, plan_in
+    from microseg.diff import compute_diff, diff_lines
+    from microseg.io.outdir import LOCK_NAME, read_lock
+    from microseg.pipeline import load_inputs, plan_in, removals
 
     def body() -> int:
         inputs = load_inputs(inventory, flows, settings)
-        plan = plan_in(out, inputs, tuple(release or ()))
-        d = compute_diff(out, plan)
+        plan = plan_in(out, inputs, tuple(release or ()), accept_removals=None)
+        lock, _ = read_lock(out) if out.is_dir() else (None, None)
+        omitted = removals(lock, inputs, str(out / LOCK_NAME)) if lock is not None else []
+        d = compute_diff(out, plan, omitted)
         if as_json:
             _emit_json({"ok": True, **d, "warnings": [str(w) for w in plan.warnings]})
             return 0
         _warnings([str(w) for w in plan.warnings], as_json)
-        t = Table(title=f"changes against {out} ({d['changes']})")
-        for col in ("change", "what", "detail"):
-            t.add_column(col)
-        w = d["workloads"]
-        for r in w["added"]:
-            t.add_row("+ workload", r["name"], r["cidr"])
-        for r in w["restored"]:
-            t.add_row("+ workload (from tombstone)", r["name"], r["cidr"])
-        for r in w["removed"]:
-            t.add_row("- workload (tombstoned)", r["name"], r["cidr"])
-        for r in w["changed"]:
-            t.add_row("~ workload", r["name"], ", ".join(sorted(r["changes"])))
-        for n in d["tombstones"]["released"]:
-            t.add_row("- tombstone (released)", n, "")
-        for r in d["pods"]["added"]:
-            t.add_row("+ pod", r["name"], r["az"])
-        for r in d["pods"]["removed"]:
-            t.add_row("- pod", r["name"], r["az"])
-        for role, v in d["asn"].items():
-            t.add_row("~ asn", role, f"{v['old']} -> {v['new']}")
-        for r in d["flows"]["added"]:
-            t.add_row("+ flow", f"{r['source']} -> {r['destination']}", f"{r['protocol']} {r['reference']}")
-        for r in d["flows"]["removed"]:
-            t.add_row("- flow", f"{r['source']} -> {r['destination']}", f"{r['protocol']} {r['reference']}")
-        c = d["cost"]
-        if c["delta_usd"] is not None:
-            t.add_row("~ cost", "monthly USD", f"{c['old_monthly_usd']:,.2f} -> {c['new_monthly_usd']:,.2f}")
-        out_console.print(t)
+        for line in diff_lines(d):
+            out_console.print(line, markup=False, highlight=False)
         return 0
 
     _run(as_json, body)
@@ -258,6 +282,7 @@ def cost(
     as_json: JsonOpt = False,
 ) -> None:
     """Monthly cost estimate with every line item, and chargeback per workload and cost center."""
+    from microseg.cost import fmt_price, fmt_quantity
     from microseg.pipeline import load_inputs, plan_in
 
     def body() -> int:
@@ -266,24 +291,27 @@ def cost(
         if as_json:
             _emit_json({"ok": True, **c})
             return 0
-        t = Table(title=f"monthly estimate: ${c['monthly_usd']:,.2f} ({c['price_source']})")
-        for col in ("item", "quantity", "unit", "unit USD", "monthly USD"):
-            t.add_column(col)
-        for i in c["line_items"]:
-            t.add_row(
-                i["description"],
-                f"{i['quantity']:,.1f}",
-                i["unit"],
-                f"{i['unit_usd']:g}",
-                f"{i['monthly_usd']:,.2f}",
-            )
-        out_console.print(t)
-        cc = Table(title="chargeback per cost center")
-        cc.add_column("cost center")
-        cc.add_column("monthly USD")
-        for k, v in c["chargeback"]["cost_centers"].items():
-            cc.add_row(k, f"{v:,.2f}")
-        out_console.print(cc)
+        print_rows(
+            out_console,
+            f"monthly estimate: ${c['monthly_usd']:,.2f} ({c['price_source']})",
+            ["item", "quantity", "unit", "unit USD", "monthly USD"],
+            [
+                [
+                    i["description"],
+                    fmt_quantity(i["quantity"]),
+                    i["unit"],
+                    fmt_price(i["unit_usd"]),
+                    f"{i['monthly_usd']:,.2f}",
+                ]
+                for i in c["line_items"]
+            ],
+        )
+        print_rows(
+            out_console,
+            "chargeback per cost center",
+            ["cost center", "monthly USD"],
+            [[k, f"{v:,.2f}"] for k, v in c["chargeback"]["cost_centers"].items()],
+        )
         return 0
 
     _run(as_json, body)

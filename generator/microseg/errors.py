@@ -46,6 +46,16 @@ class ExhaustedError(InputError):
     exit_code = 3
 
 
+class OutputError(Exception):
+    """The output directory cannot be written (read-only, full, not a directory): exit 2."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = str(path), reason
+
+
 class BusyError(Exception):
     """Another run holds the output directory."""
 

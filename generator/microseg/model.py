@@ -17,6 +17,12 @@ class Prices:
     interface_endpoint_hour: float = 0.01
     interface_endpoint_per_gb: float = 0.01
     internet_egress_per_gb: float = 0.09
+    log_ingestion_per_gb: float = 0.50  # CloudWatch Logs: VPC flow logs and the fw's flow log
+    cloudwatch_alarm_month: float = 0.10  # standard-resolution alarm
+    ebs_gb_month: float = 0.08  # gp3
+    kms_key_month: float = 1.00
+    lambda_request: float = 0.0000002
+    lambda_gb_second: float = 0.0000166667
     instance_hour: dict[str, float] = field(
         default_factory=lambda: {"c6in.large": 0.1134, "c6in.xlarge": 0.2268, "t3.small": 0.0208}
     )
@@ -48,11 +54,20 @@ class Settings:
     interface_endpoints: tuple[str, ...] = ("ec2messages", "logs", "monitoring", "ssm", "ssmmessages")
     tgw_passes: int = 2
     internet_fraction: float = 1.0
+    log_gb_per_traffic_gb: float = 0.01  # flow-log records per GB through the core (assumption)
+    alarms_per_pod: int = 5  # two tunnels, health, CPU, network
+    alarms_fixed: int = 4  # TGW bytes, NAT, shared-dependency health, Lambda errors
+    ebs_gb_per_instance: int = 20
+    kms_keys: int = 1
+    health_checks_per_hour: int = 60  # per pod
+    health_check_gb_seconds: float = 0.64  # 128 MB for 5 s
     quota_vpn_connections: int = 50
     quota_customer_gateways: int = 50
     quota_routes_per_cgw: int = 100
     quota_tgw_attachments: int = 5000
     quota_sg_rules: int = 60
+    # A flow CIDR wider than this (a smaller prefix) needs the row's `broad` justification.
+    broadest_flow_prefix: int = 16
     # Where each settings key was written (for file:line: column messages about cross-checks).
     file: str = "<defaults>"
     lines: dict[str, int] = field(default_factory=dict)
@@ -97,6 +112,7 @@ class Flow(NamedTuple):
     from_port: int
     to_port: int
     reference: str
+    broad: str = ""  # the justification of a row that opts in to a broad CIDR endpoint (audited)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +121,16 @@ class Inventory:
     workloads: tuple[Workload, ...]
     # Every name written in the file, valid row or not, so flows do not report a second error.
     names: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class BroadFlow:
+    """A flow row that opted in to a CIDR endpoint the segmentation guard would refuse."""
+
+    line: int
+    endpoint: str
+    reasons: tuple[str, ...]
+    justification: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,3 +88,23 @@ def is_canonical_cidr(text: object) -> bool:
         return False
     addr = (octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]
     return addr & ((1 << (32 - prefix)) - 1) == 0
+
+
+# Never usable for a VPC, a pin or a flow-free address plan: "this network", loopback,
+# link-local (VPN inside CIDRs live there), multicast and the reserved class E.
+RESERVED_RANGES = (
+    ("0.0.0.0/8", "'this network' (0.0.0.0/8)"),
+    ("127.0.0.0/8", "loopback (127.0.0.0/8)"),
+    ("169.254.0.0/16", "link-local (169.254.0.0/16)"),
+    ("224.0.0.0/4", "multicast (224.0.0.0/4)"),
+    ("240.0.0.0/4", "reserved (240.0.0.0/4)"),
+)
+
+
+def reserved_overlap(start: int, end: int) -> str | None:
+    """The reserved range [start, end) touches, described for a message; None when clear."""
+    for cidr, what in RESERVED_RANGES:
+        lo, hi = cidr_span(cidr)
+        if start < hi and lo < end:
+            return what
+    return None

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
+import json
 import os
-import pickle
-from dataclasses import dataclass
+import shutil
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from microseg.errors import Collector, Problem
+from microseg.diff import leaves
+from microseg.errors import Collector, InputError, OutputError, Problem
 from microseg.io import outdir
 from microseg.io.diagram import render_svg
 from microseg.model import FlowSet, Inventory, Settings
@@ -22,9 +26,11 @@ from microseg.render.report_json import render_report_json
 from microseg.render.report_md import render_report_md
 from microseg.render.tfvars import render_tfvars
 from microseg.render.topology import render_dot
+from microseg.segmentation import check_flow_cidrs
+from microseg.state import InputRecord, LockState
 
-TFVARS = "microseg.auto.tfvars.json"
-OUTPUTS = (TFVARS, outdir.LOCK_NAME, "report.md", "report.json", "topology.svg", "topology.dot")
+TFVARS = outdir.TFVARS
+OUTPUTS = outdir.OUTPUT_NAMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +39,7 @@ class Inputs:
     inventory: Inventory
     flows: FlowSet | None
     warnings: tuple[Problem, ...]
+    files: dict[str, Path | None] = field(default_factory=dict)  # kind -> the file read, None if omitted
 
 
 def load_inputs(inventory: Path, flows: Path | None, settings: Path | None) -> Inputs:
@@ -41,110 +48,212 @@ def load_inputs(inventory: Path, flows: Path | None, settings: Path | None) -> I
     s = load_settings(settings, problems)
     inv = load_inventory(inventory, s, problems)
     fl = load_flows(flows, inv, problems) if flows is not None else None
+    if fl is not None:
+        # The guard once here too (without the lock), so its findings come with the parse errors;
+        # planning repeats it against the lock's workloads.
+        check_flow_cidrs(fl, s, {w.name: w for w in inv.workloads}, LockState(), problems)
     problems.raise_if_errors()
-    return Inputs(s, inv, fl, tuple(problems.warnings))
+    files = {"inventory": inventory, "flows": flows, "settings": settings}
+    return Inputs(s, inv, fl, tuple(problems.warnings), files)
 
 
-def plan_in(directory: Path | None, inputs: Inputs, release: tuple[str, ...] = ()) -> Plan:
-    """Plan against the lock in ``directory`` (or from scratch); nothing is written."""
+def input_records(inputs: Inputs, directory: Path | None) -> dict[str, InputRecord | None]:
+    """Fingerprints of the inputs for the lock; paths relative to the output directory, so the
+    lock stays the same whichever directory the command runs from."""
+    rows = {
+        "inventory": len(inputs.inventory.workloads),
+        "flows": len(inputs.flows.flows) if inputs.flows else 0,
+        "settings": 0,
+    }
+    out: dict[str, InputRecord | None] = {}
+    for kind, path in inputs.files.items():
+        if path is None:
+            out[kind] = None
+            continue
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        where = os.path.relpath(path.resolve(), directory.resolve()) if directory is not None else str(path)
+        out[kind] = InputRecord(where, digest, rows[kind])
+    return out
+
+
+def removals(lock: outdir.LockState, inputs: Inputs, lock_label: str) -> list[Problem]:
+    """What omitting an input that the last run had would silently lose: one problem per input."""
+    found = []
+    for kind, option, loss in (
+        ("flows", "--flows", "every approved flow would be dropped (default deny for all)"),
+        ("settings", "--settings", "every setting would revert to its documented default"),
+    ):
+        before = lock.inputs.get(kind)
+        if before is None or inputs.files.get(kind) is not None:
+            continue
+        if kind == "flows" and before.rows == 0:
+            continue
+        what = f"{before.rows} flow(s) from " if kind == "flows" else ""
+        if kind == "settings":
+            changed = settings_reverted(Path(lock_label).parent / TFVARS, inputs.settings)
+            loss += f" ({', '.join(changed)} would change)" if changed else ""
+        # The lock holds the path relative to itself; show it as the user would type it here.
+        there = os.path.relpath(os.path.normpath(Path(lock_label).parent / before.path))
+        found.append(
+            Problem(
+                lock_label,
+                0,
+                f"inputs.{kind}",
+                f"the last run used {what}{there} (sha256 {before.sha256[:12]}); without {option} "
+                f"{loss}. Pass {option} {there}, or --accept-removals to mean it",
+            )
+        )
+    return found
+
+
+def settings_reverted(old_tfvars: Path, settings: Settings) -> list[str]:
+    """The settings the last run wrote into its tfvars that differ from ``settings``."""
+    try:
+        old = json.loads(old_tfvars.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(old, dict):
+        return []
+    new = {
+        "name": settings.name,
+        "region": settings.region,
+        "azs": list(settings.azs),
+        "tags": dict(settings.tags),
+        "workload_supernet": settings.workload_supernet,
+        "instance_types": dict(settings.instance_types),
+        "management": {"allowed_domains": list(settings.allowed_domains)},
+    }
+    return [leaf["key"] for key in new if key in old for leaf in leaves(old[key], new[key], key)]
+
+
+def plan_in(
+    directory: Path | None,
+    inputs: Inputs,
+    release: tuple[str, ...] = (),
+    accept_removals: bool | None = True,
+) -> Plan:
+    """Plan against the lock in ``directory`` (or from scratch); nothing is written.
+    ``accept_removals=False`` refuses (exit 1) when an omitted input would drop what the lock had."""
     lock, _ = outdir.read_lock(directory) if directory is not None and directory.is_dir() else (None, None)
+    lock_label = str(directory / outdir.LOCK_NAME) if directory is not None else outdir.LOCK_NAME
+    if lock is not None and accept_removals is False:
+        lost = removals(lock, inputs, lock_label)
+        if lost:
+            raise InputError(lost)
     problems = Collector()
     problems.warnings.extend(inputs.warnings)
-    return build_plan(
+    plan = build_plan(
         inputs.settings,
         inputs.inventory,
         inputs.flows,
         lock or outdir.LockState(),
         release,
-        str(directory / outdir.LOCK_NAME) if directory is not None else outdir.LOCK_NAME,
+        lock_label,
         problems,
     )
+    return replace(plan, inputs=input_records(inputs, directory))
 
 
 PARALLEL_FROM = 20_000  # workloads + flows; below this a fork costs more than it saves
 
 
-def _render_reports(plan: Plan) -> dict[str, bytes]:
-    """Lock and reports: about as much work as the tfvars at 10k workloads and 50k flows."""
-    files = {
-        outdir.LOCK_NAME: dumps(render_lock(plan.lock())).encode(),
-        "report.md": render_report_md(plan).encode(),
-        "report.json": dumps(render_report_json(plan)).encode(),
-    }
+def lock_and_id(plan: Plan) -> tuple[Plan, bytes]:
+    """The new lock and the generation id. The id hashes what the set is made from (the inputs'
+    content, the released names, the warnings, the new lock), so it is known before the big files
+    are rendered, and the same inputs against the same state give the same id and the same bytes."""
+    text = dumps(render_lock(plan.lock()))
+    parts = [text.encode(), "\0".join(plan.released).encode(), "\0".join(map(str, plan.warnings)).encode()]
+    parts += [(r.sha256 if r else "-").encode() for _, r in sorted(plan.inputs.items())]
+    gid = outdir.generation_id(parts)
+    return replace(plan, generation=gid), text.replace(outdir.PLACEHOLDER, gid, 1).encode()
+
+
+def _write_reports(plan: Plan, into: Path) -> None:
+    """report.md and report.json: about as much work as the tfvars and diagram at 10k workloads."""
+    outdir.write_file(into, "report.md", render_report_md(plan).encode())
+    outdir.write_file(into, "report.json", dumps(render_report_json(plan)).encode())
+
+
+def _write_diagram(plan: Plan, into: Path) -> None:
     dot = render_dot(plan)
     svg, _ = render_svg(dot)
-    files["topology.svg" if svg is not None else "topology.dot"] = svg if svg is not None else dot.encode()
-    return files
+    if svg is not None:
+        outdir.write_file(into, "topology.svg", svg)
+    else:
+        outdir.write_file(into, "topology.dot", dot.encode())
 
 
-def _render_tfvars(plan: Plan) -> dict[str, bytes]:
-    return {TFVARS: dumps(render_tfvars(plan)).encode()}
+def _write_tfvars_and_diagram(plan: Plan, into: Path) -> None:
+    outdir.write_file(into, TFVARS, dumps(render_tfvars(plan)).encode())
+    _write_diagram(plan, into)
 
 
-def _forked(plan: Plan) -> dict[str, bytes] | None:
-    """Render lock and reports in a forked child while this process renders the tfvars: the two
-    halves are independent and big plans spend most of their time here. None if fork is unavailable."""
+def _forked_reports(plan: Plan, into: Path) -> int | None:
+    """A child that writes the reports while this process writes the tfvars and diagram: the halves are
+    independent and big plans spend most of their time here. None when fork is unavailable."""
     if not hasattr(os, "fork"):
         return None
-    read_fd, write_fd = os.pipe()
     try:
         pid = os.fork()
     except OSError:
-        os.close(read_fd)
-        os.close(write_fd)
         return None
-    if pid == 0:  # child: render, ship the bytes, leave without running any cleanup of the parent
+    if pid == 0:  # child: write, then leave without running any cleanup of the parent
         code = 0
         try:
-            os.close(read_fd)
-            payload = pickle.dumps(_render_reports(plan), protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(write_fd, "wb") as fh:
-                fh.write(payload)
+            _write_reports(plan, into)
         except BaseException:
             code = 1
         finally:
             os._exit(code)
-    os.close(write_fd)
-    files = _render_tfvars(plan)
-    with os.fdopen(read_fd, "rb") as fh:
-        payload = fh.read()
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0 or not payload:
-        return None
-    files.update(pickle.loads(payload))
-    return files
+    return pid
 
 
-def render_outputs(plan: Plan) -> tuple[dict[str, bytes], list[str]]:
-    """Every output file as bytes (pure apart from running dot), plus notes about the rendering."""
-    files = None
-    if len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM:
-        files = _forked(plan)
-    if files is None:
-        files = {**_render_tfvars(plan), **_render_reports(plan)}
-    notes = []
-    if "topology.svg" not in files:
-        notes.append("Graphviz 'dot' not found or failed; wrote topology.dot instead of topology.svg")
-    return files, notes
+def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
+    """Writes the whole set into a (temporary) generation directory."""
+
+    def produce(into: Path) -> None:
+        outdir.write_file(into, outdir.LOCK_NAME, lock)
+        pid = None
+        if len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM:
+            pid = _forked_reports(plan, into)
+        try:
+            _write_tfvars_and_diagram(plan, into)
+        except BaseException:
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            raise
+        if pid is not None:
+            _, status = os.waitpid(pid, 0)
+            if os.waitstatus_to_exitcode(status) == 0:
+                return
+        _write_reports(plan, into)  # serially: small plans, no fork, or a failed child
+
+    return produce
 
 
 def generate(
-    directory: Path, inputs: Inputs, release: tuple[str, ...] = ()
+    directory: Path, inputs: Inputs, release: tuple[str, ...] = (), accept_removals: bool = False
 ) -> tuple[Plan, list[str], list[str]]:
-    """Plan and write; returns (plan, files written, rendering notes). Raises before writing anything."""
+    """Plan and write one generation; returns (plan, files written, rendering notes).
+    Raises before writing anything; OS errors become OutputError (exit 2)."""
+    if directory.exists() and not directory.is_dir():
+        raise OutputError(str(directory), "--out names a file, not a directory")
     created = not directory.exists()
-    # Create the directory only to hold the guard; a failed run removes it again (nothing written).
-    directory.mkdir(parents=True, exist_ok=True)
     try:
+        # Created only to hold the guard; a failed run removes it again (nothing written).
+        directory.mkdir(parents=True, exist_ok=True)
         with outdir.guard(directory):
-            plan = plan_in(directory, inputs, release)
-            files, notes = render_outputs(plan)
-            outdir.write_files(directory, files)
-            stale = "topology.dot" if "topology.svg" in files else "topology.svg"
-            (directory / stale).unlink(missing_ok=True)
-    except BaseException:
+            plan = plan_in(directory, inputs, release, accept_removals)
+            plan, lock = lock_and_id(plan)
+            names = outdir.write_generation(directory, plan.generation, producer(plan, lock))
+    except BaseException as exc:
         if created:
-            with contextlib.suppress(OSError):
-                directory.rmdir()
+            shutil.rmtree(directory, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise OutputError(exc.filename or str(directory), exc.strerror or str(exc)) from None
         raise
-    return plan, sorted(files), notes
+    notes = []
+    if "topology.svg" not in names:
+        notes.append("Graphviz 'dot' not found or failed; wrote topology.dot instead of topology.svg")
+    return plan, names, notes

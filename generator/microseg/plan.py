@@ -6,14 +6,22 @@ from dataclasses import dataclass, field
 
 from microseg import validate
 from microseg.allocate.asn import allocate_asns
-from microseg.allocate.core import CoreLayout, layout_core
-from microseg.allocate.pods import FleetSize, assign_tunnels, place_pods, size_fleet
+from microseg.allocate.core import CoreLayout, layout_core, max_pods
+from microseg.allocate.pods import (
+    FleetSize,
+    assign_tunnels,
+    check_fleet,
+    check_quotas,
+    place_pods,
+    size_fleet,
+)
 from microseg.allocate.workloads import allocate_workloads
 from microseg.cost import estimate
 from microseg.errors import Collector, Problem
-from microseg.model import FlowSet, Inventory, Settings, Workload
+from microseg.model import BroadFlow, FlowSet, Inventory, Settings, Workload
 from microseg.policy import Policy, build_policy
-from microseg.state import LockState, PodAlloc, VpcAlloc
+from microseg.segmentation import check_flow_cidrs
+from microseg.state import InputRecord, LockState, PodAlloc, VpcAlloc
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +39,14 @@ class Plan:
     cost: dict[str, object]
     qos: dict[str, float]
     warnings: list[Problem] = field(default_factory=list)
+    broad_flows: tuple[BroadFlow, ...] = ()  # opted-in broad flow endpoints, listed for audit
+    inputs: dict[str, InputRecord | None] = field(default_factory=dict)  # recorded in the lock
+    generation: str = ""  # id of the written set (empty until written)
 
     def lock(self) -> LockState:
-        return LockState(self.settings.core_cidr, self.allocations, self.tombstones, self.asn, self.pods)
+        return LockState(
+            self.settings.core_cidr, self.allocations, self.tombstones, self.asn, self.pods, self.inputs
+        )
 
 
 def build_plan(
@@ -51,7 +64,14 @@ def build_plan(
     workloads = {w.name: w for w in sorted(inventory.workloads, key=lambda w: w.name)}
     validate.check_lock(settings, lock, lock_file, problems)
     validate.check_flows(flows, workloads, problems)
+    broad = check_flow_cidrs(flows, settings, workloads, lock, problems)
     problems.raise_if_errors()
+
+    # Sizes first: an impossible fleet answers exit 3 before anything is allocated.
+    total_mbps = sum(w.bandwidth_mbps for w in workloads.values())
+    required, total = size_fleet(total_mbps, settings)
+    check_fleet(required, total, settings, max_pods(settings.core_cidr, len(settings.azs)))
+    check_quotas(total, len(workloads), settings)
 
     alloc = allocate_workloads(inventory.workloads, settings, lock, release, inventory.file, problems)
     asn = allocate_asns(settings, lock.asn, problems)
@@ -59,8 +79,6 @@ def build_plan(
     allocations = dict(sorted(alloc.workloads.items()))
     validate.check_supernet(settings, allocations, workloads, inventory.file, problems)
 
-    total_mbps = sum(w.bandwidth_mbps for w in workloads.values())
-    required, total = size_fleet(total_mbps, settings)
     pods = assign_tunnels(place_pods(total, settings, lock.pods), settings)
     core = layout_core(settings, list(pods))
     per_az = {az: sum(1 for p in pods.values() if p.az == az) for az in settings.azs}
@@ -100,4 +118,5 @@ def build_plan(
         cost=cost,
         qos=qos,
         warnings=sorted(set(problems.warnings), key=lambda p: (p.file, p.line, p.column, p.message)),
+        broad_flows=broad,
     )

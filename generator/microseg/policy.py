@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from microseg.model import Endpoint, FlowSet
 from microseg.netaddr import cidr_span
@@ -52,41 +52,44 @@ def build_policy(
 ) -> Policy:
     locator = _Locator(cidrs)
     out: list[FlowRule] = []
-    rules: dict[str, dict[tuple[str, int, int, str], list[str]]] = {}
-    width = max(3, len(str(len(flows.flows))))
+    # Per target workload and rule key: the first flow's description and how many flows share it
+    # (a rule's description names the first and counts the rest).
+    rules: dict[str, dict[tuple[str, int, int, str], list[Any]]] = {}
+    flow_id_of = f"f{{:0{max(3, len(str(len(flows.flows))))}d}}".format
+    new_rule = tuple.__new__
     # Endpoints repeat (50k flows over 10k workloads): resolve each one's CIDR and owners once.
     cidr_of: dict[Endpoint, str] = {}
     owners_of: dict[Endpoint, list[str]] = {}
-    for i, f in enumerate(flows.flows, 1):
-        src, dst = f.source, f.destination
-        src_cidr = cidr_of.get(src) or cidr_of.setdefault(src, _cidr(src, cidrs))
-        dst_cidr = cidr_of.get(dst) or cidr_of.setdefault(dst, _cidr(dst, cidrs))
+    for i, (_, src, dst, protocol, lo, hi, reference, _) in enumerate(flows.flows, 1):
+        # Unpacked, not f.source etc.: named-tuple attributes cost a descriptor call each, 50k times.
+        src_cidr = cidr_of.get(src)
+        if src_cidr is None:
+            src_cidr = cidr_of[src] = _cidr(src, cidrs)
+        dst_cidr = cidr_of.get(dst)
+        if dst_cidr is None:
+            dst_cidr = cidr_of[dst] = _cidr(dst, cidrs)
+        src_kind, src_value = src
+        dst_value = dst[1]
         out.append(
-            FlowRule(
-                f"f{i:0{width}d}",
-                src.value,
-                dst.value,
-                src_cidr,
-                dst_cidr,
-                f.protocol,
-                f.from_port,
-                f.to_port,
-                f.reference,
+            new_rule(
+                FlowRule,
+                (flow_id_of(i), src_value, dst_value, src_cidr, dst_cidr, protocol, lo, hi, reference),
             )
         )
         owners = owners_of.get(dst)
         if owners is None:
             owners = owners_of[dst] = locator.owners(dst)
         for target in owners:
-            same_vpc = src.kind == "workload" and src.value == target
-            key = (f.protocol, f.from_port, f.to_port, cidrs[target] if same_vpc else internal_block)
+            same_vpc = src_kind == "workload" and src_value == target
+            key = (protocol, lo, hi, cidrs[target] if same_vpc else internal_block)
             by_key = rules.get(target)
             if by_key is None:
                 by_key = rules[target] = {}
-            descs = by_key.get(key)
-            if descs is None:
-                descs = by_key[key] = []
-            descs.append(f"{f.reference} {src.value} to {dst.value}")
+            entry = by_key.get(key)
+            if entry is None:
+                by_key[key] = [f"{reference} {src_value} to {dst_value}", 1]
+            else:
+                entry[1] += 1
     ingress: dict[str, list[dict[str, object]]] = {}
     for target, by_key in rules.items():
         ingress[target] = [
@@ -95,9 +98,9 @@ def build_policy(
                 from_port=lo,
                 to_port=hi,
                 cidr=cidr,
-                description=_describe(descs),
+                description=_describe(first, count),
             )
-            for (proto, lo, hi, cidr), descs in sorted(by_key.items())
+            for (proto, lo, hi, cidr), (first, count) in sorted(by_key.items())
         ]
     return Policy(out, ingress)
 
@@ -110,10 +113,10 @@ def _cidr(e: Endpoint, cidrs: dict[str, str]) -> str:
     return e.value
 
 
-def _describe(descs: list[str]) -> str:
-    text = _SG_DESC.sub("_", descs[0])
-    if len(descs) > 1:
-        text += f" (+{len(descs) - 1} more)"
+def _describe(first: str, count: int) -> str:
+    text = _SG_DESC.sub("_", first)
+    if count > 1:
+        text += f" (+{count - 1} more)"
     return text[:255]
 
 

@@ -33,12 +33,26 @@ def pod_name(index: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class InputRecord:
+    """Which file a run read: its path (relative to the output directory), content hash and rows."""
+
+    path: str
+    sha256: str
+    rows: int
+
+
+INPUT_KINDS = ("inventory", "flows", "settings")
+
+
+@dataclass(frozen=True, slots=True)
 class LockState:
     core_cidr: str | None = None
     workloads: dict[str, VpcAlloc] = field(default_factory=dict)
     tombstones: dict[str, VpcAlloc] = field(default_factory=dict)
     asn: dict[str, int] = field(default_factory=dict)
     pods: dict[int, PodAlloc] = field(default_factory=dict)
+    # kind -> the file of the last run, None when that run had none; a kind missing = not recorded.
+    inputs: dict[str, InputRecord | None] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:

@@ -32,13 +32,6 @@ def check_flows(flows: FlowSet, workloads: dict[str, Workload], problems: Collec
                     "destination",
                     f"{w.name} has internet_egress=false in the inventory; a flow to internet needs it",
                 )
-        if f.source.kind == "internet":
-            problems.warn(
-                flows.file,
-                f.line,
-                "source",
-                "inbound from the internet needs a published service; the pods only SNAT outbound",
-            )
         if f.source.kind == "workload" and f.source == f.destination:
             problems.warn(
                 flows.file,

@@ -109,12 +109,12 @@ def test_determinism_byte_identical(tmp_path_factory, ws) -> None:  # type: igno
     for name in ("a", "b"):
         r = runner.invoke(app, ["generate", str(inv), "--out", str(base / name), "--json"])
         assert r.exit_code == 0, r.output
-        outs.append({f.name: f.read_bytes() for f in sorted((base / name).iterdir())})
+        outs.append({f.name: f.read_bytes() for f in sorted((base / name).iterdir()) if f.is_file()})
     assert outs[0] == outs[1]
     # and regenerating in place against its own lock changes nothing
     r = runner.invoke(app, ["generate", str(inv), "--out", str(base / "a")])
     assert r.exit_code == 0
-    assert {f.name: f.read_bytes() for f in sorted((base / "a").iterdir())} == outs[0]
+    assert {f.name: f.read_bytes() for f in sorted((base / "a").iterdir()) if f.is_file()} == outs[0]
 
 
 GOOD = "name,bandwidth_mbps,prefix_length\napp,100,20\ndb,100,22\n"
@@ -157,8 +157,8 @@ def test_existing_output_untouched_on_error(tmp_path: Path) -> None:
     inv.write_text(GOOD)
     out = tmp_path / "out"
     assert runner.invoke(app, ["generate", str(inv), "--out", str(out)]).exit_code == 0
-    before = {f.name: f.read_bytes() for f in out.iterdir()}
+    before = {f.name: f.read_bytes() for f in out.iterdir() if f.is_file()}
     inv.write_text(GOOD + "bad row,x\n")
     r = runner.invoke(app, ["generate", str(inv), "--out", str(out)])
     assert r.exit_code == 1
-    assert {f.name: f.read_bytes() for f in out.iterdir()} == before
+    assert {f.name: f.read_bytes() for f in out.iterdir() if f.is_file()} == before

@@ -98,7 +98,16 @@ def test_pool_exhausted_is_exit_3() -> None:
         plan(["a,10,20,,,,,,,", "b,10,20,,,,,,,", "c,10,20,,,,,,,"], settings=s)
     assert e.value.exit_code == 3
     assert [str(x) for x in e.value.problems] == [
-        "inv.csv:4: name: no free /20 left for c in workload_supernet 10.64.0.0/19"
+        "<defaults>:0: workload_supernet: new workloads need 12,288 addresses, 10.64.0.0/19 has 8,192 free"
+    ]
+    # Enough addresses in total but no aligned block left: the row that does not fit is named.
+    with pytest.raises(ExhaustedError) as e:
+        plan(
+            ["a,10,21,,,,,,,", "b,10,20,,,,,,,", "c,10,,,2,,10.64.4.0/22,,,", "d,10,,,2,,10.64.20.0/22,,,"],
+            settings=s,
+        )
+    assert [str(x) for x in e.value.problems] == [
+        "inv.csv:3: name: no free /20 left for b in workload_supernet 10.64.0.0/19"
     ]
 
 

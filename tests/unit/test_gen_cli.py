@@ -121,14 +121,14 @@ def test_diff_validate_cost(tmp_path: Path) -> None:
         )
         + "\n"
     )
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     r = runner.invoke(app, ["diff", str(inv2), "--flows", str(flows2), "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
     assert [w["name"] for w in d["workloads"]["added"]] == ["analytics"]
     assert sorted(w["name"] for w in d["workloads"]["removed"]) == ["reporting", "web-frontend"]
     assert d["flows"]["removed"] and not d["flows"]["added"]
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # diff writes nothing
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before  # diff writes nothing
     r = runner.invoke(app, ["diff", str(inv2), "--flows", str(flows2), "--out", str(out)])
     assert r.exit_code == 0 and "analytics" in r.stdout
     r = runner.invoke(app, ["validate", str(inv2), "--flows", str(flows2), "--out", str(out), "--json"])

@@ -17,11 +17,11 @@ from verifynet import NAME, REGION, build
 GENERATOR = Path(__file__).resolve().parents[2] / "generator"
 
 
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def cli(env: dict[str, str], *args: str, columns: str = "200") -> subprocess.CompletedProcess[str]:
     # boto3 reads an empty AWS_PROFILE as a profile named "": drop empty values.
     full = {k: v for k, v in {**os.environ, **env}.items() if v}
     full["PYTHONPATH"] = os.pathsep.join(filter(None, [str(GENERATOR), os.environ.get("PYTHONPATH")]))
-    full["COLUMNS"] = "200"
+    full["COLUMNS"] = columns
     return subprocess.run(
         [sys.executable, "-m", "microseg", "verify", "--region", REGION, "--name", NAME, *args],
         env=full,
@@ -75,3 +75,18 @@ def test_cli_unreadable_network_exit_4(aws_env: dict[str, str]) -> None:
     assert json.loads(res.stdout)["exit_code"] == 4
     assert "could not read the network in us-east-1" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_cli_in_a_ci_log_at_80_columns(aws_env: dict[str, str], ec2: Any) -> None:
+    # A pipe (not a terminal) at 80 columns: no path may be folded into a narrow column.
+    build(ec2)
+    res = cli(aws_env, "--endpoint-url", aws_env["AWS_ENDPOINT_URL"], columns="80")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(cli(aws_env, "--endpoint-url", aws_env["AWS_ENDPOINT_URL"], "--json").stdout)
+    lines = res.stdout.splitlines()
+    assert len(lines) < 20 * len(doc["paths"])  # the folded table took ~400 lines per path
+    for p in doc["paths"]:
+        assert p["source"] in res.stdout and p["reason"] in res.stdout
+        for h in p["hops"]:
+            assert h["at"] in res.stdout  # every hop's resource id printed whole
+    assert all(len(line) <= 80 for line in lines if "│" in line)

@@ -37,6 +37,22 @@ def allocate_asns(settings: Settings, locked: dict[str, int], problems: Collecto
     if len(set(chosen.values())) != len(chosen):
         problems.error(settings.file, settings.line_of("asn"), "asn", f"ASNs collide: {chosen}")
     taken = used | set(chosen.values())
+    # Counted, not searched: how many roles still need an ASN against how many the pools have free.
+    need = sum(1 for role in ROLES if role not in chosen)
+    free = sum(hi - lo + 1 for lo, hi in settings.asn_pools) - sum(
+        1 for a in taken if any(lo <= a <= hi for lo, hi in settings.asn_pools)
+    )
+    if need > free:
+        raise ExhaustedError(
+            [
+                Problem(
+                    settings.file,
+                    settings.line_of("asn.pools"),
+                    "asn.pools",
+                    f"{need} ASN(s) needed, {max(free, 0)} free in pools {list(settings.asn_pools)}",
+                )
+            ]
+        )
     for role in ROLES:
         if role in chosen:
             continue

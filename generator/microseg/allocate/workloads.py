@@ -85,6 +85,7 @@ def allocate_workloads(
     _overlaps(held, inventory_file, problems)
 
     pool_addr, pool_prefix = parse_network(settings.workload_supernet)
+    _check_room(fresh, held, pool_addr, pool_prefix, settings, inventory_file)
     pool = BlockPool(pool_addr, pool_prefix, [(s, e) for s, e, _, _ in held])
     exhausted: list[Problem] = []
     for w in sorted((w for w in fresh if w.cidr is None), key=lambda w: (w.vpc_prefix, w.name)):
@@ -110,6 +111,38 @@ def allocate_workloads(
         raise ExhaustedError(exhausted)
     problems.errors.extend(exhausted)
     return WorkloadAllocation(result, tombs, tuple(sorted(released)))
+
+
+def _check_room(
+    fresh: list[Workload],
+    held: list[tuple[int, int, str, Workload | None]],
+    base: int,
+    prefix: int,
+    settings: Settings,
+    file: str,
+) -> None:
+    """Exit 3 at once when the new blocks add up to more than the pool has free."""
+    lo, hi = span(base, prefix)
+    taken = 0
+    reach = lo
+    for s, e, _, _ in sorted(held):  # union of held ranges, clipped to the pool
+        s, e = max(s, reach), min(e, hi)
+        if s < e:
+            taken += e - s
+            reach = e
+    need = sum(size(w.vpc_prefix) for w in fresh if w.cidr is None and w.vpc_prefix is not None)
+    if need > hi - lo - taken:
+        raise ExhaustedError(
+            [
+                Problem(
+                    settings.file,
+                    settings.line_of("workload_supernet"),
+                    "workload_supernet",
+                    f"new workloads need {need:,} addresses, {settings.workload_supernet} has "
+                    f"{hi - lo - taken:,} free",
+                )
+            ]
+        )
 
 
 def _fresh(w: Workload, addr: int, prefix: int, settings: Settings, pinned: bool) -> VpcAlloc:

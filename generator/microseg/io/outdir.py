@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import os
+import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from microseg.errors import BusyError, Collector, InputError
@@ -15,6 +17,8 @@ from microseg.parse.lockfile import parse_lock
 from microseg.state import LockState
 
 LOCK_NAME = "microseg.lock.json"
+TFVARS = "microseg.auto.tfvars.json"
+OUTPUT_NAMES = (TFVARS, LOCK_NAME, "report.md", "report.json", "topology.svg", "topology.dot")
 
 
 @contextlib.contextmanager
@@ -52,6 +56,16 @@ def read_lock(directory: Path) -> tuple[LockState, str | None]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if path.is_symlink():  # planning from scratch now would renumber everything
+            raise InputError(
+                [
+                    _problem(
+                        path,
+                        f"links to {os.readlink(path)}, which is missing; restore {GENERATIONS}/{CURRENT} "
+                        "(or remove the link to start from an empty state deliberately)",
+                    )
+                ]
+            ) from None
         return LockState(), None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError([_problem(path, f"cannot read the lock: {exc}")]) from None
@@ -67,28 +81,156 @@ def _problem(path: Path, message: str):  # type: ignore[no-untyped-def]
     return Problem(str(path), 0, "-", message)
 
 
-def write_files(directory: Path, files: dict[str, bytes], last: str = LOCK_NAME) -> None:
-    """Write every file to a temporary name, fsync, then rename into place; the lock goes last,
-    so an interrupted run leaves the previous lock in charge."""
-    staged: list[tuple[Path, Path]] = []
+GENERATIONS = ".generations"
+CURRENT = "current"
+# Stands in for the generation id in the lock while the id, which hashes the lock, is computed.
+PLACEHOLDER = "@@microseg-generation@@"
+FAULT: Callable[[str], None] | None = None  # test hook: called before every step, may raise
+
+
+def _step(name: str) -> None:
+    if FAULT is not None:
+        FAULT(name)
+
+
+def generation_id(parts: Iterable[bytes]) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()[:16]
+
+
+def write_file(into: Path, name: str, data: bytes) -> None:
+    """One file of a generation, on disk before the generation is published."""
+    _step(f"write:{name}")
+    with open(into / name, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def write_generation(directory: Path, gid: str, produce: Callable[[Path], None]) -> list[str]:
+    """Have ``produce`` write the set into DIR/.generations/<gid>/, then switch
+    DIR/.generations/current to it with one rename; DIR/<name> are symlinks through `current`, so
+    a reader (and any interruption) sees the old set or the new one, never a mix. A failure
+    removes what this run created. Returns the names written."""
+    gens = directory / GENERATIONS
+    _step("mkdir")
+    gens.mkdir(exist_ok=True)
+    _sweep(gens)
+    if _readlink(gens / CURRENT) is None:
+        _adopt_plain_files(directory)
+    previous = _readlink(gens / CURRENT)
+    created: list[Path] = []
+    link_tmp = gens / f".{CURRENT}-{os.getpid()}"
+    made = not (gens / gid).is_dir()
     try:
-        for name in sorted(files, key=lambda n: (n == last, n)):
-            target = directory / name
-            tmp = directory / f".{name}.tmp-{os.getpid()}"
-            with open(tmp, "wb") as fh:
-                fh.write(files[name])
-                if name == last:  # the lock must survive a crash; the rest is regenerated from it
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            staged.append((tmp, target))
-        for tmp, target in staged:
-            os.replace(tmp, target)
-        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    finally:
-        for tmp, _ in staged:
+        _publish(gens, gid, produce)
+        names = sorted(p.name for p in (gens / gid).iterdir())
+        for name in names:
+            path = directory / name
+            if not path.is_symlink() and not path.exists():
+                created.append(path)  # dangles (absent) until the swap, like the old set had it
+            _link(directory, name)
+        _step("link")
+        os.symlink(gid, link_tmp)
+        _step("swap")
+        os.replace(link_tmp, gens / CURRENT)  # the commit point
+    except BaseException:
+        for path in created:
             with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+                path.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            link_tmp.unlink()
+        if made:
+            shutil.rmtree(gens / gid, ignore_errors=True)
+        raise
+    with contextlib.suppress(OSError):
+        _fsync_dir(gens)
+    _step("names")
+    for path in directory.iterdir():  # names this generation does not have (topology.svg <-> .dot)
+        link = _readlink(path)
+        if link is not None and link.startswith(f"{GENERATIONS}/{CURRENT}/") and path.name not in names:
+            path.unlink()
+    _step("gc")
+    keep = {gid, previous, CURRENT}  # the previous set stays for readers that resolved it just now
+    for old in gens.iterdir():
+        if old.name not in keep and not old.name.startswith("."):
+            shutil.rmtree(old, ignore_errors=True)
+    return names
+
+
+def _publish(gens: Path, gid: str, produce: Callable[[Path], None]) -> None:
+    """DIR/.generations/<gid>/ complete or absent: written under a temporary name, then renamed."""
+    final = gens / gid
+    if final.is_dir():
+        return  # the same id is made from the same inputs and state: already complete
+    tmp = gens / f".tmp-{gid}-{os.getpid()}"
+    try:
+        tmp.mkdir()
+        produce(tmp)
+        _fsync_dir(tmp)
+        _step("publish")
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _link(directory: Path, name: str) -> None:
+    target = f"{GENERATIONS}/{CURRENT}/{name}"
+    path = directory / name
+    if _readlink(path) == target:
+        return
+    tmp = directory / f".{name}.link-{os.getpid()}"
+    _step(f"link:{name}")
+    os.symlink(target, tmp)
+    os.replace(tmp, path)
+
+
+def _adopt_plain_files(directory: Path) -> None:
+    """An output directory of the old layout (plain files): make its set the current generation and
+    turn each file into a link to the same bytes, so the switch to links changes nothing a reader sees."""
+    old = {n: (directory / n).read_bytes() for n in OUTPUT_NAMES if (directory / n).is_file()}
+    if not old:
+        return
+    gid = "adopted-" + generation_id(old.values())
+    gens = directory / GENERATIONS
+
+    def produce(into: Path) -> None:
+        for name, data in old.items():
+            write_file(into, name, data)
+
+    _publish(gens, gid, produce)
+    link_tmp = gens / f".{CURRENT}-{os.getpid()}"
+    os.symlink(gid, link_tmp)
+    os.replace(link_tmp, gens / CURRENT)
+    for name in sorted(old, key=lambda n: (n == LOCK_NAME, n)):
+        _link(directory, name)
+
+
+def _sweep(gens: Path) -> None:
+    """Leftovers of a run killed without cleanup (SIGKILL, power loss); we hold the guard."""
+    for p in gens.iterdir():
+        if p.name.startswith(".tmp-"):
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.name.startswith(f".{CURRENT}-"):
+            p.unlink(missing_ok=True)
+    for p in gens.parent.iterdir():
+        if ".link-" in p.name and p.name.startswith("."):
+            p.unlink(missing_ok=True)
+
+
+def _readlink(path: Path) -> str | None:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -12,10 +12,14 @@ from microseg.io.textfile import read_text
 from microseg.model import Endpoint, Flow, FlowSet, Inventory
 from microseg.netaddr import fmt, parse_network
 
-COLUMNS = ("source", "destination", "protocol", "ports", "reference")
+COLUMNS = ("source", "destination", "protocol", "ports", "reference", "broad")
 PROTOCOLS = ("tcp", "udp", "icmp", "any")
+# Words that read as "everything" in a flow; never workload names (see parse.inventory.RESERVED).
+WILDCARDS = frozenset({"any", "all", "default", "everything", "*"})
 _PORTS = re.compile(r"^(\d{1,5})(?:\s*-\s*(\d{1,5}))?$")
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/#@+=-]{0,63}$")
+# A justification is prose for the audit trail, but must stay one readable table cell.
+_JUSTIFICATION = re.compile(r"^[^|\x00-\x1f\x7f]{10,200}$")
 
 
 def load_flows(path: Path, inventory: Inventory, problems: Collector, label: str | None = None) -> FlowSet:
@@ -30,7 +34,7 @@ def parse_flows(text: str, label: str, inventory: Inventory, problems: Collector
     table = read_table(text, label, COLUMNS, problems)
     if table is None:
         return FlowSet(label, ())
-    missing = [c for c in COLUMNS if c not in table.header and c != "ports"]
+    missing = [c for c in COLUMNS if c not in table.header and c not in ("ports", "broad")]
     for col in missing:
         problems.error(label, table.header_line, col, "required column is missing")
     if missing:
@@ -39,8 +43,21 @@ def parse_flows(text: str, label: str, inventory: Inventory, problems: Collector
     cache: dict[str, Endpoint] = {}
     flows: list[Flow] = []
     seen: dict[tuple[object, ...], int] = {}
+    new_flow = tuple.__new__
+    match_reference = _REFERENCE.match
     for line, row in table.rows:
-        flow = _row(row, line, label, names, cache, problems)
+        # Fast path for the common row (two known workloads, valid protocol/ports/ticket, not
+        # broad): the same checks as _row, without its per-row set-up. Anything else takes _row.
+        src = cache.get(row.get("source", ""))
+        dst = cache.get(row.get("destination", ""))
+        flow = None
+        if src is not None and dst is not None and not row.get("broad"):
+            protocol, lo, hi, found = _protocol_ports(row.get("protocol", ""), row.get("ports", ""))
+            reference = row.get("reference", "")
+            if not found and reference and match_reference(reference):
+                flow = new_flow(Flow, (line, src, dst, protocol, lo, hi, reference, ""))
+        if flow is None:
+            flow = _row(row, line, label, names, cache, problems)
         if flow is None:
             continue
         key = flow[1:]  # everything but the line
@@ -73,6 +90,12 @@ def _row(
         cache[src_text] = src
     if dst is not None and dst.kind == "workload":
         cache[dst_text] = dst
+    if src is not None and src.kind == "internet":
+        err(
+            "source",
+            "internet as a source needs an ingress design and microseg has none (the pods only SNAT "
+            "outbound); publish the service outside microseg",
+        )
     if src and dst:
         if src.kind == "internet" and dst.kind == "internet":
             err("destination", "a flow from internet to internet never crosses the core")
@@ -89,9 +112,13 @@ def _row(
     elif not _REFERENCE.match(reference):
         err("reference", f"{reference!r}: a ticket id of letters, digits and . _ : / # @ + = - (max 64)")
 
+    broad = row.get("broad", "")
+    if broad and not _JUSTIFICATION.match(broad):
+        err("broad", "a justification is 10 to 200 characters of text (no | or control characters)")
+
     if len(problems.errors) > before or src is None or dst is None:
         return None
-    return Flow(line, src, dst, protocol, lo, hi, reference)
+    return Flow(line, src, dst, protocol, lo, hi, reference, broad)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -132,6 +159,9 @@ def _endpoint(text: str, col: str, names: frozenset[str], err) -> Endpoint | Non
         return None
     if text.lower() == "internet":
         return Endpoint("internet", "internet")
+    if text.lower() in WILDCARDS:
+        err(col, f"{text!r} is not an endpoint: write the CIDR and justify it in the broad column")
+        return None
     if "/" in text or text[:1].isdigit():
         try:
             addr, prefix = parse_network(text)

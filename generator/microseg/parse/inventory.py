@@ -17,7 +17,7 @@ from microseg.errors import Collector
 from microseg.io.csvfile import read_table
 from microseg.io.textfile import read_text
 from microseg.model import Inventory, Settings, Workload
-from microseg.netaddr import fmt, parse_network, size
+from microseg.netaddr import fmt, parse_network, reserved_overlap, size, span
 
 COLUMNS = (
     "name",
@@ -34,6 +34,8 @@ COLUMNS = (
     "monthly_gb",
 )
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+# Names a flow endpoint could read as a wildcard or a special side; never workload names.
+RESERVED = frozenset({"internet", "any", "all", "default", "everything", "none", "self", "local"})
 _ACCOUNT = re.compile(r"^\d{12}$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{0,256}$")
 _TRUE = {"true", "yes", "y", "1"}
@@ -99,6 +101,8 @@ def _row(
             "name",
             f"{name!r} must match ^[a-z][a-z0-9-]{{0,30}}$ (lower-case letter, then letters, digits, -)",
         )
+    elif name in RESERVED:
+        err("name", f"{name!r} is reserved (flows read it as a wildcard or a special endpoint)")
 
     bandwidth = _number(row.get("bandwidth_mbps", ""), "bandwidth_mbps", err, required=True)
     if bandwidth is not None and bandwidth <= 0:
@@ -151,6 +155,9 @@ def _row(
             cidr = fmt(addr, pin_prefix)
             if not MIN_VPC_PREFIX <= pin_prefix <= MAX_VPC_PREFIX:
                 err("cidr", f"{cidr} is outside /16../28 (the sizes AWS allows for a VPC)")
+                pin_prefix = None
+            elif (hit := reserved_overlap(*span(addr, pin_prefix))) is not None:
+                err("cidr", f"{cidr} overlaps {hit}, which no VPC may use")
                 pin_prefix = None
         except ValueError as exc:
             err("cidr", str(exc))

@@ -3,14 +3,62 @@
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 from typing import Any
 
+from microseg.allocate.asn import ROLES
+from microseg.allocate.pods import INSIDE_RESERVED
 from microseg.errors import Collector
-from microseg.netaddr import is_canonical_cidr
-from microseg.state import LOCK_VERSION, LockState, PodAlloc, VpcAlloc
+from microseg.netaddr import cidr_span, is_canonical_cidr, reserved_overlap
+from microseg.parse.inventory import NAME
+from microseg.parse.settings import PRIVATE_ASN
+from microseg.state import INPUT_KINDS, LOCK_VERSION, InputRecord, LockState, PodAlloc, VpcAlloc, pod_name
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def parse_lock(text: str, label: str, problems: Collector) -> LockState:
+    before = len(problems.errors)
+    state = _parse_lock(text, label, problems)
+    if len(problems.errors) > before:  # point each problem at its key's line (lines are found only now)
+        lines = key_lines(text)
+        problems.errors[before:] = [
+            replace(p, line=_line_of(p.column, lines)) if p.line == 0 else p for p in problems.errors[before:]
+        ]
+    return state
+
+
+_KEY = re.compile(r'^( *)"((?:[^"\\]|\\.)*)":')
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Dotted key path -> line, for the indented layout the generator writes (a hand-edited lock in
+    another layout just gets fewer lines)."""
+    lines: dict[str, int] = {}
+    stack: list[str] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        m = _KEY.match(line)
+        if m is None:
+            continue
+        depth = len(m.group(1)) // 2
+        if depth < 1:
+            continue
+        stack = [*stack[: depth - 1], json.loads(f'"{m.group(2)}"')]
+        lines.setdefault(".".join(stack), n)
+    return lines
+
+
+def _line_of(path: str, lines: dict[str, int]) -> int:
+    path = path.split("[", 1)[0]
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path.rpartition(".")[0]
+    return 0
+
+
+def _parse_lock(text: str, label: str, problems: Collector) -> LockState:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -38,17 +86,143 @@ def parse_lock(text: str, label: str, problems: Collector) -> LockState:
             err(f"asn.{role}", "must be an integer")
     vpcs = {k: _vpcs(data.get(k), k, err) for k in ("workloads", "tombstones")}
     pods: dict[int, PodAlloc] = {}
-    for name, p in (data.get("pods") or {}).items():
+    raw_pods = data.get("pods") or {}
+    if not isinstance(raw_pods, dict):
+        err("pods", "must be an object")
+        raw_pods = {}
+    for name, p in raw_pods.items():
         try:
             tunnels = tuple(p["tunnel_inside_cidrs"])
+            index = p["index"]
+            if not isinstance(index, int) or isinstance(index, bool) or not isinstance(p["az"], str):
+                raise TypeError
             if len(tunnels) != 2 or not all(_cidr_ok(t) for t in tunnels):
                 raise ValueError
-            pods[int(p["index"])] = PodAlloc(int(p["index"]), str(p["az"]), (tunnels[0], tunnels[1]))
         except (KeyError, TypeError, ValueError):
             err(f"pods.{name}", "needs index, az and two tunnel_inside_cidrs")
+            continue
+        if index < 1 or name != pod_name(index):
+            err(f"pods.{name}.index", f"{index} is not this pod's index (pods are pod-01, pod-02, ...)")
+        elif index in pods:
+            err(f"pods.{name}.index", f"{index} is used twice")
+        else:
+            pods[index] = PodAlloc(index, p["az"], (tunnels[0], tunnels[1]))
     if len(problems.errors) > before:
         return LockState()
-    return LockState(core, vpcs["workloads"], vpcs["tombstones"], asn, pods)
+    inputs = _inputs(data.get("inputs"), err)
+    state = LockState(core, vpcs["workloads"], vpcs["tombstones"], asn, pods, inputs)
+    check_meaning(state, label, problems)
+    return state if len(problems.errors) == before else LockState()
+
+
+def check_meaning(lock: LockState, label: str, problems: Collector) -> None:
+    """What a well-formed lock must also mean: ranges, reserved CIDRs, private ASNs, containment,
+    no overlaps. A hand edit that breaks any of it is refused (and the lock is never rewritten)."""
+
+    def err(path: str, msg: str) -> None:
+        problems.error(label, 0, path, msg)
+
+    held: list[tuple[int, int, str]] = []
+    if lock.core_cidr is not None:
+        held.append((*_vpc_range(lock.core_cidr, "core_cidr", 16, 24, err), "core_cidr"))
+    for role, v in lock.asn.items():
+        if role not in ROLES:
+            err(f"asn.{role}", f"unknown role (expected {', '.join(ROLES)})")
+        elif not any(lo <= v <= hi for lo, hi in PRIVATE_ASN):
+            err(f"asn.{role}", f"{v} is not a private ASN (64512-65534 or 4200000000-4294967294)")
+    if len(set(lock.asn.values())) != len(lock.asn):
+        err("asn", f"roles share an ASN: {dict(sorted(lock.asn.items()))}")
+    for key, vpcs in (("workloads", lock.workloads), ("tombstones", lock.tombstones)):
+        for name, a in vpcs.items():
+            path = f"{key}.{name}"
+            if not NAME.match(name):
+                err(path, "is not a workload name")
+            if key == "tombstones" and name in lock.workloads:
+                err(path, "is both a workload and a tombstone")
+            held.append((*_vpc_range(a.cidr, f"{path}.cidr", 16, 28, err), f"{path}.cidr"))
+            _check_subnets(a, path, err)
+    tunnels: dict[str, str] = {}
+    inside = cidr_span("169.254.0.0/16")
+    aws = [cidr_span(f"{a}/{n}") for a, n in INSIDE_RESERVED]
+    for p in lock.pods.values():
+        for i, t in enumerate(p.tunnel_inside_cidrs):
+            path = f"pods.{p.name}.tunnel_inside_cidrs[{i}]"
+            lo, hi = cidr_span(t)
+            if not t.endswith("/30"):
+                err(path, f"{t} must be a /30")
+            elif not (inside[0] <= lo and hi <= inside[1]):
+                err(path, f"{t} is outside 169.254.0.0/16")
+            elif any(lo < b and a < hi for a, b in aws):
+                err(path, f"{t} is in a reserved inside range (below 169.254.8.0, or 169.254.169.252/30)")
+            elif t in tunnels:
+                err(path, f"{t} is also {tunnels[t]}")
+            else:
+                tunnels[t] = path
+    held.sort(key=lambda h: (h[0], -h[1]))
+    reach: tuple[int, int, str] | None = None
+    for item in held:
+        if reach is not None and item[0] < reach[1]:
+            err(item[2], f"overlaps {reach[2]}")
+        if reach is None or item[1] > reach[1]:
+            reach = item
+
+
+def _vpc_range(cidr: str, path: str, lo: int, hi: int, err) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    start, end = cidr_span(cidr)
+    prefix = int(cidr.rpartition("/")[2])
+    if not lo <= prefix <= hi:
+        err(path, f"{cidr}: prefix must be /{lo} to /{hi}")
+    hit = reserved_overlap(start, end)
+    if hit is not None:
+        err(path, f"{cidr} overlaps {hit}, which no VPC may use")
+    return start, end
+
+
+def _check_subnets(a: VpcAlloc, path: str, err) -> None:  # type: ignore[no-untyped-def]
+    lo, hi = cidr_span(a.cidr)
+    if not int(a.cidr.rpartition("/")[2]) < a.subnet_prefix <= 28:
+        err(f"{path}.subnet_prefix", f"/{a.subnet_prefix} does not fit inside {a.cidr}")
+    seen: list[tuple[int, int, str]] = []
+    for az, (wl, att) in a.subnets.items():
+        for kind, cidr, want in (("workload", wl, a.subnet_prefix), ("attachment", att, 28)):
+            sp = f"{path}.subnets.{az}.{kind}"
+            s, e = cidr_span(cidr)
+            if not cidr.endswith(f"/{want}"):
+                err(sp, f"{cidr} must be a /{want}")
+            elif not (lo <= s and e <= hi):
+                err(sp, f"{cidr} is outside {a.cidr}")
+            else:
+                for s2, e2, other in seen:
+                    if s < e2 and s2 < e:
+                        err(sp, f"{cidr} overlaps {other}")
+                seen.append((s, e, sp))
+
+
+def _inputs(raw: Any, err) -> dict[str, InputRecord | None]:  # type: ignore[no-untyped-def]
+    out: dict[str, InputRecord | None] = {}
+    if raw is None:
+        return out  # a lock from before input fingerprints: nothing to compare against
+    if not isinstance(raw, dict):
+        err("inputs", "must be an object")
+        return out
+    for kind, r in raw.items():
+        if kind not in INPUT_KINDS:
+            err(f"inputs.{kind}", f"unknown input (expected {', '.join(INPUT_KINDS)})")
+        elif r is None:
+            out[kind] = None
+        elif (
+            isinstance(r, dict)
+            and isinstance(r.get("path"), str)
+            and isinstance(r.get("sha256"), str)
+            and _SHA256.match(r["sha256"])
+            and isinstance(r.get("rows"), int)
+            and not isinstance(r.get("rows"), bool)
+            and r["rows"] >= 0
+        ):
+            out[kind] = InputRecord(r["path"], r["sha256"], r["rows"])
+        else:
+            err(f"inputs.{kind}", "needs path, sha256 (64 hex digits) and rows (>= 0), or null")
+    return out
 
 
 def _cidr_ok(text: Any) -> bool:

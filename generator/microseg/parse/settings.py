@@ -11,7 +11,7 @@ from typing import Any
 from microseg.errors import Collector
 from microseg.io.tomlfile import read_toml
 from microseg.model import Prices, Settings
-from microseg.netaddr import overlaps, parse_network, span
+from microseg.netaddr import overlaps, parse_network, reserved_overlap, span
 
 PRIVATE_ASN = ((64512, 65534), (4200000000, 4294967294))
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
@@ -38,13 +38,26 @@ SCHEMA: dict[str, tuple[str, ...]] = {
         "management",
         "cost",
         "quotas",
+        "segmentation",
     ),
+    "segmentation": ("broadest_prefix",),
     "pods": ("capacity_mbps", "spares", "survive_az_loss"),
     "asn": ("pools", "used_elsewhere", "transit_gateway", "management", "pods"),
     "instance_types": ("vpn", "fw", "nat"),
     "prices": ("source", *_PRICE_KEYS, "instance_hour"),
     "management": ("allowed_domains",),
-    "cost": ("interface_endpoints", "tgw_passes", "internet_fraction"),
+    "cost": (
+        "interface_endpoints",
+        "tgw_passes",
+        "internet_fraction",
+        "log_gb_per_traffic_gb",
+        "alarms_per_pod",
+        "alarms_fixed",
+        "ebs_gb_per_instance",
+        "kms_keys",
+        "health_checks_per_hour",
+        "health_check_gb_seconds",
+    ),
     "quotas": (
         "vpn_connections_per_region",
         "customer_gateways_per_region",
@@ -245,6 +258,19 @@ def parse_settings(data: dict[str, Any], lines: dict[str, int], label: str, prob
             r.error("cost.interface_endpoints", f"{ep!r} is not a service name such as ssm")
     tgw_passes = r.int_("cost.tgw_passes", d.tgw_passes, 1, 4)
     fraction = r.num("cost.internet_fraction", d.internet_fraction, 0, 1)
+    extra_cost = {
+        "log_gb_per_traffic_gb": r.num("cost.log_gb_per_traffic_gb", d.log_gb_per_traffic_gb, 0, 10),
+        "alarms_per_pod": r.int_("cost.alarms_per_pod", d.alarms_per_pod, 0, 1000),
+        "alarms_fixed": r.int_("cost.alarms_fixed", d.alarms_fixed, 0, 10_000),
+        "ebs_gb_per_instance": r.int_("cost.ebs_gb_per_instance", d.ebs_gb_per_instance, 0, 65_536),
+        "kms_keys": r.int_("cost.kms_keys", d.kms_keys, 0, 1000),
+        "health_checks_per_hour": r.int_("cost.health_checks_per_hour", d.health_checks_per_hour, 0, 3600),
+        "health_check_gb_seconds": r.num(
+            "cost.health_check_gb_seconds", d.health_check_gb_seconds, 0, 10_240
+        ),
+    }
+
+    broadest = r.int_("segmentation.broadest_prefix", d.broadest_flow_prefix, 1, 32)
 
     q = {
         "vpn_connections_per_region": d.quota_vpn_connections,
@@ -277,11 +303,13 @@ def parse_settings(data: dict[str, Any], lines: dict[str, int], label: str, prob
         interface_endpoints=tuple(sorted(set(endpoints))),
         tgw_passes=tgw_passes,
         internet_fraction=fraction,
+        **extra_cost,
         quota_vpn_connections=q["vpn_connections_per_region"],
         quota_customer_gateways=q["customer_gateways_per_region"],
         quota_routes_per_cgw=q["routes_per_customer_gateway"],
         quota_tgw_attachments=q["tgw_attachments"],
         quota_sg_rules=q["security_group_rules"],
+        broadest_flow_prefix=broadest,
         file=label,
         lines=lines,
     )
@@ -313,6 +341,10 @@ def _cidr(r: _Reader, key: str, default: str, lo: int, hi: int) -> str:
         return default
     if not lo <= prefix <= hi:
         r.error(key, f"{text}: prefix must be /{lo} to /{hi}")
+        return default
+    hit = reserved_overlap(*span(*parse_network(text)))
+    if hit is not None:
+        r.error(key, f"{text} overlaps {hit}, which no VPC may use")
         return default
     return text
 

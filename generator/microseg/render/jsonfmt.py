@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from microseg.render.records import TEMPLATES
+from microseg.render.records import SCALARS, TEMPLATES, json_scalar
 
 _SLOW = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
 _string = json.encoder.encode_basestring  # the C implementation when available
@@ -35,15 +35,8 @@ _C = _c_encoder()
 
 
 def _compact(obj: Any) -> str:
-    t = type(obj)
-    if t is str:
-        return _string(obj)
-    if t is bool:
-        return "true" if obj else "false"
-    if t is int:
-        return str(obj)
-    if obj is None:
-        return "null"
+    if type(obj) in SCALARS:
+        return json_scalar(obj)
     if isinstance(obj, Record):
         return obj.json()
     if _C is not None:
@@ -64,6 +57,13 @@ class Record(dict):  # type: ignore[type-arg]
         if _C is not None:
             return "".join(_C(self, 0))
         return _SLOW.encode(self)  # pragma: no cover
+
+
+class Raw(str):
+    """A value already written in this style for the nesting level where it is placed
+    (microseg.render.records.workload_json); kept as is."""
+
+    __slots__ = ()
 
 
 class Lines(list):  # type: ignore[type-arg]
@@ -102,6 +102,8 @@ def _encode(obj: Any, level: int, out: list[str]) -> None:
                 text = "true" if v else "false"
             elif tv is Record:
                 text = v.json()
+            elif tv is Raw:
+                text = v
             else:
                 text = _compact(v)
             out.append(f"{sep}{key}: {text}")

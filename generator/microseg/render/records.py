@@ -9,6 +9,7 @@ through ``int.__repr__``. A value of an unexpected type raises instead of writin
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from json.encoder import encode_basestring as _s  # the C string encoder json.dumps uses too
 from typing import Any
@@ -40,3 +41,122 @@ TEMPLATES: dict[tuple[str, ...], Template] = {
     ("workload", "attachment"): _subnet_pair,
     ("protocol", "from_port", "to_port", "cidr", "description"): _ingress_rule,
 }
+
+
+_PAD = "\n" + "  " * 4  # items of a workload's lists and tables (workloads.<name>.<key>[...])
+_END = "\n" + "  " * 3  # the closing bracket of those, at the workload's key level
+_KEY = ",\n" + "  " * 3
+
+
+SCALARS = frozenset({str, bool, int, float, type(None)})
+
+
+def json_scalar(value: object) -> str:
+    """A scalar as the C encoder writes it (every writer here goes through this one)."""
+    if value is None:
+        return "null"
+    t = type(value)
+    if t is str:
+        return _s(value)
+    if t is bool:
+        return "true" if value else "false"
+    if t is int:
+        return int.__repr__(value)
+    if t is float and math.isfinite(value):
+        return float.__repr__(value)
+    if t is float:  # what the C encoder writes (not valid JSON; the inputs never produce it)
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    raise TypeError(f"unexpected {t.__name__}")
+
+
+def _subnets_json(subnets: dict[str, tuple[str, str]]) -> str:
+    """A VPC's subnets table as written one level below a workload's keys."""
+    if not subnets:
+        return "{}"
+    rows = [
+        f'{_s(az)}: {{"attachment": {_s(at)}, "workload": {_s(wl)}}}'
+        for az, (wl, at) in sorted(subnets.items())
+    ]
+    return "{" + _PAD + ("," + _PAD).join(rows) + _END + "}"
+
+
+def vpc_json(cidr: str, pinned: bool, subnet_prefix: int, subnets: dict[str, tuple[str, str]]) -> str:
+    """One lock entry (workloads.<name> or tombstones.<name>) as the indenting encoder writes it."""
+    return (
+        f'{{\n      "cidr": {_s(cidr)},\n      "pinned": {"true" if pinned else "false"},'
+        f'\n      "subnet_prefix": {json_int(subnet_prefix)},'
+        f'\n      "subnets": {_subnets_json(subnets)}\n    }}'
+    )
+
+
+def workload_json(
+    account_id: str | None,
+    azs: list[str],
+    bandwidth: float,
+    cidr: str,
+    cost_center: str,
+    environment: str,
+    ingress_rules: list[str],
+    internet_egress: bool,
+    owner: str,
+    qos: float,
+    subnets: dict[str, tuple[str, str]],
+) -> str:
+    """One tfvars workload exactly as the indenting encoder writes it at workloads.<name> (keys
+    sorted, records one per line): 10k of them are most of the tfvars, and a template is ~3x faster."""
+    rules = "[" + _PAD + ("," + _PAD).join(ingress_rules) + _END + "]" if ingress_rules else "[]"
+    nets = _subnets_json(subnets)
+    return (
+        "{\n      "
+        + _KEY.join(
+            (
+                f'"account_id": {json_scalar(account_id)}',
+                f'"azs": [{", ".join(map(_s, azs))}]' if azs else '"azs": []',
+                f'"bandwidth_mbps": {json_scalar(bandwidth)}',
+                f'"cidr": {_s(cidr)}',
+                f'"cost_center": {_s(cost_center)}',
+                f'"environment": {_s(environment)}',
+                f'"ingress_rules": {rules}',
+                f'"internet_egress": {"true" if internet_egress else "false"}',
+                f'"owner": {_s(owner)}',
+                f'"qos_mbps_per_pod": {json_scalar(qos)}',
+                f'"subnets": {nets}',
+            )
+        )
+        + "\n    }"
+    )
+
+
+def report_workload_json(
+    account_id: str | None,
+    azs: int,
+    bandwidth: float,
+    cidr: str,
+    cost_center: str,
+    environment: str,
+    internet_egress: bool,
+    monthly_gb: float,
+    owner: str,
+    pinned: bool,
+    qos: float,
+) -> str:
+    """One report.json workload (workloads.<name>) as the indenting encoder writes it."""
+    return (
+        "{\n      "
+        + _KEY.join(
+            (
+                f'"account_id": {json_scalar(account_id)}',
+                f'"azs": {json_int(azs)}',
+                f'"bandwidth_mbps": {json_scalar(bandwidth)}',
+                f'"cidr": {_s(cidr)}',
+                f'"cost_center": {_s(cost_center)}',
+                f'"environment": {_s(environment)}',
+                f'"internet_egress": {"true" if internet_egress else "false"}',
+                f'"monthly_gb": {json_scalar(monthly_gb)}',
+                f'"owner": {_s(owner)}',
+                f'"pinned": {"true" if pinned else "false"}',
+                f'"qos_mbps_per_pod": {json_scalar(qos)}',
+            )
+        )
+        + "\n    }"
+    )

@@ -6,7 +6,8 @@ from typing import Any
 
 from microseg.plan import Plan
 from microseg.render.flowlines import firewall_rule
-from microseg.render.jsonfmt import Lines, Record
+from microseg.render.jsonfmt import Lines, Raw, Record
+from microseg.render.records import report_workload_json
 
 
 def firewall_policy(plan: Plan) -> dict[str, Any]:
@@ -30,23 +31,26 @@ def firewall_policy(plan: Plan) -> dict[str, Any]:
 def render_report_json(plan: Plan) -> dict[str, Any]:
     s = plan.settings
     return {
+        "generation": plan.generation,
         "name": s.name,
         "region": s.region,
         "workload_supernet": s.workload_supernet,
         "workloads": {
-            name: {
-                "cidr": plan.allocations[name].cidr,
-                "azs": w.azs,
-                "pinned": plan.allocations[name].pinned,
-                "internet_egress": w.internet_egress,
-                "bandwidth_mbps": w.bandwidth_mbps,
-                "qos_mbps_per_pod": plan.qos[name],
-                "account_id": w.account_id,
-                "environment": w.environment,
-                "owner": w.owner,
-                "cost_center": w.cost_center,
-                "monthly_gb": w.monthly_gb,
-            }
+            name: Raw(
+                report_workload_json(
+                    account_id=w.account_id,
+                    azs=w.azs,
+                    bandwidth=w.bandwidth_mbps,
+                    cidr=plan.allocations[name].cidr,
+                    cost_center=w.cost_center,
+                    environment=w.environment,
+                    internet_egress=w.internet_egress,
+                    monthly_gb=w.monthly_gb,
+                    owner=w.owner,
+                    pinned=plan.allocations[name].pinned,
+                    qos=plan.qos[name],
+                )
+            )
             for name, w in plan.workloads.items()
         },
         "tombstones": {name: a.cidr for name, a in plan.tombstones.items()},
@@ -77,6 +81,10 @@ def render_report_json(plan: Plan) -> dict[str, Any]:
         },
         "vpn_inside_cidrs": [t for p in plan.pods.values() for t in p.tunnel_inside_cidrs],
         "firewall": firewall_policy(plan),
+        "broad_flows": [
+            Record(line=b.line, endpoint=b.endpoint, reasons=list(b.reasons), justification=b.justification)
+            for b in plan.broad_flows
+        ],
         "cost": plan.cost,
         "warnings": [str(w) for w in plan.warnings],
     }

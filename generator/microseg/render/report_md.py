@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from microseg.cost import fmt_price, fmt_quantity
 from microseg.plan import Plan
-from microseg.policy import FlowRule
 
 SUBNET_TABLE_MAX = 500
 
 
 def _table(header: list[str], rows: list[list[object]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    cell = _cell
+    out += ["| " + " | ".join([cell(c) for c in row]) + " |" for row in rows]
     return [*out, ""]
 
 
@@ -29,6 +30,8 @@ def render_report_md(plan: Plan) -> str:
     cost = plan.cost
     lines = [
         f"# {s.name} network plan ({s.region})",
+        "",
+        f"Generation `{plan.generation}`: every file of this set carries it (see docs/generator.md).",
         "",
         f"- Workloads: {len(plan.workloads)} (tombstones: {len(plan.tombstones)})",
         f"- Promised bandwidth: {f.total_mbps:g} Mbps; pod capacity {f.capacity_mbps:g} Mbps",
@@ -135,12 +138,21 @@ def render_report_md(plan: Plan) -> str:
         f"({plan.core.internal_block}), where the fw SNATs east-west traffic.",
         "",
     ]
+    lines += ["### Broad flows (opted in with a justification)", ""]
+    if plan.broad_flows:
+        lines += _table(
+            ["line", "endpoint", "why it is broad", "justification"],
+            [[b.line, b.endpoint, "; ".join(b.reasons), b.justification] for b in plan.broad_flows],
+        )
+    else:
+        lines += ["none", ""]
+    lines += ["### Rules", ""]
     # Built directly: at 50k flows the generic cell formatting is the slowest part of the report.
     # Names, CIDRs, protocols and references cannot contain "|" (validated), so nothing to escape.
     lines += ["| id | source | destination | protocol | ports | reference |", "|---|---|---|---|---|---|"]
     lines += [
-        f"| {fl.id} | {fl.source} | {fl.destination} | {fl.protocol} | {_ports(fl)} | {fl.reference} |"
-        for fl in plan.policy.flows
+        f"| {fid} | {src} | {dst} | {proto} | {_ports(lo, hi)} | {ref} |"
+        for fid, src, dst, _, _, proto, lo, hi, ref in plan.policy.flows
     ]
     lines += ["| default | any | any | any | - | default-deny |", ""]
     lines += ["## Cost (monthly estimate)", "", f"Prices: {cost['price_source']}.", ""]
@@ -148,7 +160,13 @@ def render_report_md(plan: Plan) -> str:
     lines += _table(
         ["item", "quantity", "unit", "unit USD", "monthly USD"],
         [
-            [i["description"], f"{i['quantity']:,.1f}", i["unit"], i["unit_usd"], float(i["monthly_usd"])]
+            [
+                i["description"],
+                fmt_quantity(i["quantity"]),
+                i["unit"],
+                fmt_price(i["unit_usd"]),
+                float(i["monthly_usd"]),
+            ]
             for i in items
         ]
         + [["**total**", "", "", "", float(cost["monthly_usd"])]],
@@ -167,8 +185,7 @@ def render_report_md(plan: Plan) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _ports(flow: FlowRule) -> str:
-    lo, hi = flow.from_port, flow.to_port
+def _ports(lo: int, hi: int) -> str:
     if lo == -1:
         return "-"
     if (lo, hi) == (0, 65535):

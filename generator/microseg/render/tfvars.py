@@ -6,27 +6,31 @@ from typing import Any
 
 from microseg.plan import Plan
 from microseg.render.flowlines import tfvars_flow
-from microseg.render.jsonfmt import Lines, Record
+from microseg.render.jsonfmt import Lines, Raw, Record
+from microseg.render.records import workload_json
 
 
 def render_tfvars(plan: Plan) -> dict[str, Any]:
     s = plan.settings
     workloads: dict[str, Any] = {}
+    ingress = plan.policy.ingress
     for name, w in plan.workloads.items():
         a = plan.allocations[name]
-        workloads[name] = {
-            "cidr": a.cidr,
-            "azs": list(a.subnets),
-            "subnets": {az: Record(workload=wl, attachment=at) for az, (wl, at) in a.subnets.items()},
-            "internet_egress": w.internet_egress,
-            "bandwidth_mbps": w.bandwidth_mbps,
-            "qos_mbps_per_pod": plan.qos[name],
-            "account_id": w.account_id,
-            "environment": w.environment,
-            "owner": w.owner,
-            "cost_center": w.cost_center,
-            "ingress_rules": plan.policy.ingress.get(name, []),
-        }
+        workloads[name] = Raw(
+            workload_json(
+                account_id=w.account_id,
+                azs=list(a.subnets),
+                bandwidth=w.bandwidth_mbps,
+                cidr=a.cidr,
+                cost_center=w.cost_center,
+                environment=w.environment,
+                ingress_rules=[r.json() for r in ingress.get(name, ())],
+                internet_egress=w.internet_egress,
+                owner=w.owner,
+                qos=plan.qos[name],
+                subnets=a.subnets,
+            )
+        )
     return {
         "name": s.name,
         "region": s.region,

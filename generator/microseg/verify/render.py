@@ -7,8 +7,8 @@ from dataclasses import asdict
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+
+from microseg.textout import print_rows
 
 from .model import BYPASS, DROPPED, INSPECTED, Network
 from .trace import PathResult
@@ -36,12 +36,7 @@ def to_json(net: Network, paths: list[PathResult]) -> dict[str, Any]:
 
 
 def print_human(net: Network, paths: list[PathResult], console: Console) -> None:
-    table = Table(title=f"microseg verify: {net.name} in {net.region}", show_lines=True, expand=True)
-    table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("from", overflow="fold")
-    table.add_column("to", overflow="fold")
-    table.add_column("path followed", overflow="fold", ratio=3)
-    table.add_column("verdict", no_wrap=True)
+    rows = []
     for n, p in enumerate(paths, 1):
         src = f"{p.source}\n{p.route_table}\n({', '.join(p.subnets)})"
         dst = (
@@ -49,15 +44,15 @@ def print_human(net: Network, paths: list[PathResult], console: Console) -> None
             if p.destination_prefix in ("*", p.destination)
             else f"{p.destination}\n{p.destination_prefix}"
         )
-        # Text, not markup: route table names like [microseg-workloads] must print as they are.
-        table.add_row(
-            str(n),
-            Text(src),
-            Text(dst),
-            Text(path_text(p) + f"\n= {p.reason}"),
-            Text(p.verdict, style=STYLE[p.verdict]),
-        )
-    console.print(table)
+        rows.append([str(n), src, dst, path_text(p) + f"\n= {p.reason}", p.verdict])
+    print_rows(
+        console,
+        f"microseg verify: {net.name} in {net.region}",
+        ["#", "from", "to", "path followed", "verdict"],
+        rows,
+        styles=[STYLE[p.verdict] if p.verdict == BYPASS else None for p in paths],
+        show_lines=True,
+    )
 
     counts = Counter(p.verdict for p in paths)
     for note in dict.fromkeys(net.notes):

@@ -1,0 +1,104 @@
+"""The tfvars workload template writes exactly what the generic indenting encoder writes."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from microseg.render.jsonfmt import Raw, Record, dumps
+from microseg.render.records import report_workload_json, vpc_json, workload_json
+
+PROFILE = settings.get_profile("microseg-generator")
+text = st.text(max_size=12)
+number = st.one_of(st.integers(-(10**12), 10**12), st.floats(allow_nan=False, allow_infinity=False))
+rule = st.builds(
+    lambda c, d, lo, p, hi: Record(protocol=p, from_port=lo, to_port=hi, cidr=c, description=d),
+    text,
+    text,
+    st.integers(-1, 65535),
+    text,
+    st.integers(-1, 65535),
+)
+
+
+def _shared_keys(acct, bw, cc, env, egress, owner, qos) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The keys a tfvars workload and a report.json workload have in common."""
+    return {
+        "internet_egress": egress,
+        "bandwidth_mbps": bw,
+        "qos_mbps_per_pod": qos,
+        "account_id": acct,
+        "environment": env,
+        "owner": owner,
+        "cost_center": cc,
+    }
+
+
+@PROFILE
+@given(
+    st.one_of(st.none(), text),
+    st.lists(text, max_size=3),
+    number,
+    text,
+    text,
+    text,
+    st.lists(rule, max_size=3),
+    st.booleans(),
+    text,
+    number,
+    st.dictionaries(text, st.tuples(text, text), max_size=3),
+)
+def test_workload_template_is_byte_identical(
+    acct, azs, bw, cidr, cc, env, rules, egress, owner, qos, subnets
+) -> None:  # type: ignore[no-untyped-def]
+    generic = {
+        "cidr": cidr,
+        "azs": azs,
+        "subnets": {az: Record(workload=w, attachment=a) for az, (w, a) in subnets.items()},
+        "ingress_rules": rules,
+        **_shared_keys(acct, bw, cc, env, egress, owner, qos),
+    }
+    raw = Raw(
+        workload_json(acct, azs, bw, cidr, cc, env, [r.json() for r in rules], egress, owner, qos, subnets)
+    )
+    assert dumps({"workloads": {"w": raw}}) == dumps({"workloads": {"w": generic}})
+
+
+@PROFILE
+@given(text, st.booleans(), st.integers(0, 32), st.dictionaries(text, st.tuples(text, text), max_size=3))
+def test_lock_vpc_template_is_byte_identical(cidr: str, pinned: bool, prefix: int, subnets) -> None:  # type: ignore[no-untyped-def]
+    generic = {
+        "cidr": cidr,
+        "subnet_prefix": prefix,
+        "pinned": pinned,
+        "subnets": {az: Record(workload=w, attachment=a) for az, (w, a) in subnets.items()},
+    }
+    raw = Raw(vpc_json(cidr, pinned, prefix, subnets))
+    assert dumps({"workloads": {"w": raw}}) == dumps({"workloads": {"w": generic}})
+
+
+@PROFILE
+@given(
+    st.one_of(st.none(), text),
+    st.integers(1, 6),
+    number,
+    text,
+    text,
+    text,
+    st.booleans(),
+    number,
+    text,
+    st.booleans(),
+    number,
+)
+def test_report_workload_template_is_byte_identical(
+    acct, azs, bw, cidr, cc, env, egress, gb, owner, pinned, qos
+) -> None:  # type: ignore[no-untyped-def]
+    generic = {
+        "cidr": cidr,
+        "azs": azs,
+        "pinned": pinned,
+        "monthly_gb": gb,
+        **_shared_keys(acct, bw, cc, env, egress, owner, qos),
+    }
+    raw = Raw(report_workload_json(acct, azs, bw, cidr, cc, env, egress, gb, owner, pinned, qos))
+    assert dumps({"workloads": {"w": raw}}) == dumps({"workloads": {"w": generic}})
