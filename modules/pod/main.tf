@@ -137,7 +137,7 @@ resource "aws_vpn_connection" "this" {
   static_routes_only  = false
 
   tunnel1_inside_cidr                  = var.tunnel_inside_cidrs[0]
-  tunnel1_ike_versions                 = ["ikev2"]
+  tunnel1_ike_versions                 = var.tunnel_options.ike_versions
   tunnel1_phase1_encryption_algorithms = var.tunnel_options.phase1_encryption_algorithms
   tunnel1_phase1_integrity_algorithms  = var.tunnel_options.phase1_integrity_algorithms
   tunnel1_phase1_dh_group_numbers      = var.tunnel_options.phase1_dh_group_numbers
@@ -149,7 +149,7 @@ resource "aws_vpn_connection" "this" {
   tunnel1_dpd_timeout_seconds          = var.tunnel_options.dpd_timeout_seconds
 
   tunnel2_inside_cidr                  = var.tunnel_inside_cidrs[1]
-  tunnel2_ike_versions                 = ["ikev2"]
+  tunnel2_ike_versions                 = var.tunnel_options.ike_versions
   tunnel2_phase1_encryption_algorithms = var.tunnel_options.phase1_encryption_algorithms
   tunnel2_phase1_integrity_algorithms  = var.tunnel_options.phase1_integrity_algorithms
   tunnel2_phase1_dh_group_numbers      = var.tunnel_options.phase1_dh_group_numbers
@@ -577,7 +577,7 @@ locals {
         inside_prefix_length = 30
         outside_ip           = local.tunnel_outside_ips[t]
         psk_parameter        = local.psk_parameter_names[t]
-        ike_version          = 2
+        ike_versions         = var.tunnel_options.ike_versions
         phase1 = {
           encryption = var.tunnel_options.phase1_encryption_algorithms
           integrity  = var.tunnel_options.phase1_integrity_algorithms

@@ -1,0 +1,40 @@
+#!/bin/sh
+# Installs the pod image's packages: exactly the pins of packages.txt (beside this script, or $1),
+# on Debian 12. Run as root by the pod-image module's Image Builder component, and by the VM lab's
+# image build, so both images carry the same bits. Idempotent.
+#
+# MICROSEG_APT_SNAPSHOT=20261125T000000Z installs from snapshot.debian.org at that time, so the pins
+# stay installable after the mirrors moved on to a newer security update.
+set -eu
+list=${1:-$(dirname "$0")/packages.txt}
+[ -r "$list" ] || { echo "install.sh: no package list at $list" >&2; exit 1; }
+pins=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$list")
+export DEBIAN_FRONTEND=noninteractive
+
+if [ -n "${MICROSEG_APT_SNAPSHOT:-}" ]; then
+  cat >/etc/apt/sources.list.d/microseg-snapshot.list <<EOF
+deb [check-valid-until=no] https://snapshot.debian.org/archive/debian/${MICROSEG_APT_SNAPSHOT} bookworm main
+deb [check-valid-until=no] https://snapshot.debian.org/archive/debian/${MICROSEG_APT_SNAPSHOT} bookworm-updates main
+deb [check-valid-until=no] https://snapshot.debian.org/archive/debian-security/${MICROSEG_APT_SNAPSHOT} bookworm-security main
+EOF
+fi
+
+apt-get update
+# shellcheck disable=SC2086 # one word per pin
+apt-get install -y --no-install-recommends $pins
+# shellcheck disable=SC2086
+apt-mark hold $(printf '%s\n' $pins | sed 's/=.*//') >/dev/null
+
+# The pod's units start these in order (microseg-pod.target, written by the pod's user_data): the
+# image must not start them on its own before cloud-init has written their configuration.
+for unit in frr.service strongswan.service nftables.service; do
+  systemctl disable "$unit" >/dev/null 2>&1 || true
+done
+
+# What went into the image, for audits and the boot check's log.
+mkdir -p /etc/microseg
+# shellcheck disable=SC2086
+dpkg-query -W -f '${Package}=${Version}\n' $(printf '%s\n' $pins | sed 's/=.*//') >/etc/microseg/image-packages
+apt-get clean
+rm -rf /var/lib/apt/lists/*
+echo "install.sh: installed $(wc -l </etc/microseg/image-packages) pinned packages"
