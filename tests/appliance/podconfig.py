@@ -50,39 +50,6 @@ def mac(index: int, role: int, device_index: int) -> str:
     return f"02:00:00:{index:02x}:{role:02x}:{device_index:02x}"
 
 
-# modules/pod's `tunnel_options` defaults (variables.tf): the lists the AWS side is restricted to.
-TUNNEL_OPTIONS: dict[str, Any] = {
-    "ike_versions": ["ikev2"],
-    "phase1_encryption_algorithms": ["AES256-GCM-16"],
-    "phase1_integrity_algorithms": ["SHA2-384", "SHA2-512"],
-    "phase1_dh_group_numbers": [20, 21],
-    "phase1_lifetime_seconds": 28800,
-    "phase2_encryption_algorithms": ["AES256-GCM-16"],
-    "phase2_integrity_algorithms": ["SHA2-384", "SHA2-512"],
-    "phase2_dh_group_numbers": [20, 21],
-    "phase2_lifetime_seconds": 3600,
-    "dpd_timeout_seconds": 30,
-}
-
-
-def tunnel_crypto(options: dict[str, Any]) -> dict[str, Any]:
-    """The crypto keys of a `tunnels[i]` item, from `tunnel_options` (as modules/pod's template_data)."""
-    o = {**TUNNEL_OPTIONS, **options}
-    return {
-        "ike_versions": o["ike_versions"],
-        **{
-            phase: {
-                "encryption": o[f"{phase}_encryption_algorithms"],
-                "integrity": o[f"{phase}_integrity_algorithms"],
-                "dh_groups": o[f"{phase}_dh_group_numbers"],
-                "lifetime": o[f"{phase}_lifetime_seconds"],
-            }
-            for phase in ("phase1", "phase2")
-        },
-        "dpd_timeout_seconds": o["dpd_timeout_seconds"],
-    }
-
-
 def template_data(tfvars: dict[str, Any], pod: str) -> dict[str, Any]:
     """The template data of one pod, derived as modules/pod does (TEMPLATE_DATA.md)."""
     p = tfvars["pods"][pod]
@@ -158,6 +125,39 @@ def template_data(tfvars: dict[str, Any], pod: str) -> dict[str, Any]:
         "health_poll_seconds": 10,
         "log_group": f"/{name}/pods/{pod}",
         "metric_namespace": f"{name}/pods",
+    }
+
+
+# modules/pod's `tunnel_options` defaults (variables.tf): the lists the AWS side is restricted to.
+TUNNEL_OPTIONS: dict[str, Any] = {
+    "ike_versions": ["ikev2"],
+    "phase1_encryption_algorithms": ["AES256-GCM-16"],
+    "phase1_integrity_algorithms": ["SHA2-384", "SHA2-512"],
+    "phase1_dh_group_numbers": [20, 21],
+    "phase1_lifetime_seconds": 28800,
+    "phase2_encryption_algorithms": ["AES256-GCM-16"],
+    "phase2_integrity_algorithms": ["SHA2-384", "SHA2-512"],
+    "phase2_dh_group_numbers": [20, 21],
+    "phase2_lifetime_seconds": 3600,
+    "dpd_timeout_seconds": 30,
+}
+
+
+def tunnel_crypto(options: dict[str, Any]) -> dict[str, Any]:
+    """The crypto keys of a `tunnels[i]` item, from `tunnel_options` (as modules/pod's template_data)."""
+    o = {**TUNNEL_OPTIONS, **options}
+    return {
+        "ike_versions": o["ike_versions"],
+        **{
+            phase: {
+                "encryption": o[f"{phase}_encryption_algorithms"],
+                "integrity": o[f"{phase}_integrity_algorithms"],
+                "dh_groups": o[f"{phase}_dh_group_numbers"],
+                "lifetime": o[f"{phase}_lifetime_seconds"],
+            }
+            for phase in ("phase1", "phase2")
+        },
+        "dpd_timeout_seconds": o["dpd_timeout_seconds"],
     }
 
 
