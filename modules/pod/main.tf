@@ -403,6 +403,18 @@ locals {
 # Network interfaces
 ################################################################################
 
+# The fixed addresses (bridge .4 fw / .5 vpn, the fw's internal address) as explicit CIDR
+# reservations: AWS assigns no automatic address from them, so a Lambda or endpoint ENI created in
+# the same subnet before (or while) a pod is replaced can never take them.
+resource "aws_ec2_subnet_cidr_reservation" "this" {
+  for_each = { for k, e in local.enis : k => e if e.ip != null }
+
+  subnet_id        = var.subnets[each.value.subnet].id
+  cidr_block       = "${each.value.ip}/32"
+  reservation_type = "explicit"
+  description      = "${local.prefix} ${each.value.instance} ${each.value.role} (fixed address)"
+}
+
 resource "aws_network_interface" "this" {
   for_each = local.enis
 
@@ -413,6 +425,9 @@ resource "aws_network_interface" "this" {
   source_dest_check = each.value.source_dest_check
 
   tags = merge(local.tags, { Name = "${local.prefix}-${each.key}" })
+
+  # The address is reserved first, so nothing else is given it in between.
+  depends_on = [aws_ec2_subnet_cidr_reservation.this]
 }
 
 resource "aws_eip_association" "this" {

@@ -199,3 +199,78 @@ def boot_graph(
     if goal not in deps or not jobs:
         raise CheckError(f"no dependency dump or transaction for {goal} from systemd-analyze:\n{out[-3000:]}")
     return jobs, deps
+
+
+# --- IKE/ESP proposals against the AWS side's option lists ---------------------------------------
+
+# AWS's names (the VPN connection's tunnel options) -> strongSwan's keywords: the test's own table,
+# written independently of the template's.
+AWS_TO_STRONGSWAN = {
+    "encryption": {"AES128": "aes128", "AES256": "aes256",
+                   "AES128-GCM-16": "aes128gcm16", "AES256-GCM-16": "aes256gcm16"},
+    "integrity": {"SHA1": "sha1", "SHA2-256": "sha256", "SHA2-384": "sha384", "SHA2-512": "sha512"},
+    "dh": {2: "modp1024", 5: "modp1536", 14: "modp2048", 15: "modp3072", 16: "modp4096", 17: "modp6144",
+           18: "modp8192", 19: "ecp256", 20: "ecp384", 21: "ecp521", 22: "modp1024s160", 23: "modp2048s224",
+           24: "modp2048s256"},
+}  # fmt: skip
+
+
+def aws_accepts(phase: dict, ike: bool) -> set[tuple[str, ...]]:
+    """Every (encryption, integrity, prf, dh) combination the AWS side accepts for one phase."""
+    m = AWS_TO_STRONGSWAN
+    out = set()
+    for e in phase["encryption"]:
+        aead = "GCM" in e
+        for i in phase["integrity"]:
+            for g in phase["dh_groups"] or [None]:
+                dh = m["dh"][g] if g is not None else ""
+                for prf in [m["integrity"][p] for p in phase["integrity"]] if ike else [""]:
+                    out.add(
+                        (
+                            m["encryption"][e],
+                            "" if aead else m["integrity"][i],
+                            f"prf{prf}" if prf else "",
+                            dh,
+                        )
+                    )
+    return out
+
+
+def offered(proposals: str, ike: bool) -> set[tuple[str, ...]]:
+    """Every combination a strongSwan `proposals`/`esp_proposals` value offers (each proposal is the
+    cross product of its algorithms)."""
+    out = set()
+    for proposal in proposals.split(","):
+        kinds: dict[str, list[str]] = {"enc": [], "integ": [], "prf": [], "dh": []}
+        for tok in proposal.strip().split("-"):
+            kind = (
+                "prf" if tok.startswith("prf") else "dh" if tok.startswith(("modp", "ecp")) else
+                "integ" if tok.startswith("sha") else "enc"
+            )  # fmt: skip
+            kinds[kind].append(tok)
+        for e in kinds["enc"]:
+            for i in kinds["integ"] or [""]:
+                for p in (kinds["prf"] or [f"prf{i}"]) if ike else [""]:
+                    for g in kinds["dh"] or [""]:
+                        out.add((e, i, p, g))
+    return out
+
+
+def proposal_mismatches(swanctl_conf: str, tunnel: dict) -> list[str]:
+    """What the rendered connections offer that the AWS side (phase1/phase2 of `tunnel`, AWS names)
+    refuses, or a family with no combination in common: empty when they agree."""
+    problems = []
+    for key, phase, ike in (("proposals", "phase1", True), ("esp_proposals", "phase2", False)):
+        values = re.findall(rf"^\s*{key} = (\S+)$", swanctl_conf, re.MULTILINE)
+        if not values:
+            problems.append(f"no {key} rendered")
+        accepted = aws_accepts(tunnel[phase], ike)
+        for value in values:
+            mine = offered(value, ike)
+            if not mine & accepted:
+                problems.append(f"{key} = {value}: nothing in common with the AWS side's {phase}")
+            if mine - accepted:
+                problems.append(
+                    f"{key} = {value} offers what the AWS side refuses: {sorted(mine - accepted)}"
+                )
+    return problems
