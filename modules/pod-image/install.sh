@@ -5,11 +5,30 @@
 #
 # MICROSEG_APT_SNAPSHOT=20261125T000000Z installs from snapshot.debian.org at that time, so the pins
 # stay installable after the mirrors moved on to a newer security update.
+#
+# install.sh --verify [packages.txt]: only checks that every pin is installed at exactly its version
+# (the component's validate and test phases), exit 1 naming each difference.
 set -eu
+verify=0
+if [ "${1:-}" = --verify ]; then verify=1; shift; fi
 list=${1:-$(dirname "$0")/packages.txt}
 [ -r "$list" ] || { echo "install.sh: no package list at $list" >&2; exit 1; }
 pins=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$list")
+names=$(printf '%s\n' $pins | sed 's/=.*//')
 export DEBIAN_FRONTEND=noninteractive
+
+if [ "$verify" = 1 ]; then
+  # shellcheck disable=SC2086
+  have=$(dpkg-query -W -f '${Package}=${Version}\n' $names 2>/dev/null | sort)
+  want=$(printf '%s\n' $pins | sort)
+  if [ "$have" != "$want" ]; then
+    echo "install.sh: the image differs from $list:" >&2
+    printf '%s\n' "$want" | grep -vxF "$have" | sed 's/^/  missing or other version: /' >&2
+    exit 1
+  fi
+  echo "install.sh: all $(printf '%s\n' $pins | wc -l) pins installed"
+  exit 0
+fi
 
 if [ -n "${MICROSEG_APT_SNAPSHOT:-}" ]; then
   cat >/etc/apt/sources.list.d/microseg-snapshot.list <<EOF
@@ -23,7 +42,7 @@ apt-get update
 # shellcheck disable=SC2086 # one word per pin
 apt-get install -y --no-install-recommends $pins
 # shellcheck disable=SC2086
-apt-mark hold $(printf '%s\n' $pins | sed 's/=.*//') >/dev/null
+apt-mark hold $names >/dev/null
 
 # The pod's units start these in order (microseg-pod.target, written by the pod's user_data): the
 # image must not start them on its own before cloud-init has written their configuration.
@@ -34,7 +53,7 @@ done
 # What went into the image, for audits and the boot check's log.
 mkdir -p /etc/microseg
 # shellcheck disable=SC2086
-dpkg-query -W -f '${Package}=${Version}\n' $(printf '%s\n' $pins | sed 's/=.*//') >/etc/microseg/image-packages
+dpkg-query -W -f '${Package}=${Version}\n' $names >/etc/microseg/image-packages
 apt-get clean
 rm -rf /var/lib/apt/lists/*
 echo "install.sh: installed $(wc -l </etc/microseg/image-packages) pinned packages"

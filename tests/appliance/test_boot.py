@@ -290,3 +290,23 @@ def test_microseg_net_waits_for_late_enis_then_fails(
     rc, out, took = _net(role, data, script, tmp_path, late=-1, wait=4)
     assert rc != 0 and "no NIC with MAC" in out, out
     assert took < 20, took  # bounded: the unit fails and systemd's Restart= tries again
+
+
+# --- the image recipe ----------------------------------------------------------------------------
+
+
+def test_install_script_verifies_every_pin(tmp_path: Path) -> None:
+    """install.sh --verify (the component's validate/test phases) against this machine, which has
+    the pod image's packages installed (the appliance checks run them): every pin holds; one
+    version off is named."""
+    install = REPO / "modules/pod-image/install.sh"
+    packages = (REPO / "modules/pod-image/packages.txt").read_text()
+    ok = subprocess.run(["sh", str(install), "--verify"], capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    pin = next(line for line in packages.splitlines() if line.startswith("frr="))
+    other = tmp_path / "packages.txt"
+    other.write_text(packages.replace(pin, "frr=0.0-1"))
+    bad = subprocess.run(
+        ["sh", str(install), "--verify", str(other)], capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 1 and "frr=0.0-1" in bad.stderr, bad.stdout + bad.stderr

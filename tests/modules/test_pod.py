@@ -189,7 +189,7 @@ def _module_vars(**over: object) -> dict:
         ({"tunnel_options": {"phase2_integrity_algorithms": ["SHA1"]}}, "Only SHA2-384 and SHA2-512"),
         ({"tunnel_options": {"phase1_dh_group_numbers": [2, 20]}}, "Only DH groups 20 and 21"),
         ({"tunnel_options": {"ike_versions": ["ikev1"]}}, "Only IKEv2"),
-        ({"tunnel_options": {"phase1_dh_group_numbers": []}}, "at least one entry"),
+        ({"tunnel_options": {"phase1_dh_group_numbers": []}}, "Every phase 1 list"),
         ({"tunnel_inside_cidrs": ["169.254.169.252/30", "169.254.10.4/30"]}, "reserved by AWS"),
         ({"tunnel_inside_cidrs": ["169.254.10.0/29", "169.254.10.8/30"]}, "two /30s"),
         ({"pods_asn": 65535}, "private ASN"),
