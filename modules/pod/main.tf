@@ -412,7 +412,8 @@ resource "aws_ec2_subnet_cidr_reservation" "this" {
   subnet_id        = var.subnets[each.value.subnet].id
   cidr_block       = "${each.value.ip}/32"
   reservation_type = "explicit"
-  description      = "${local.prefix} ${each.value.instance} ${each.value.role} (fixed address)"
+  # No description: moto drops it (every re-plan would replace the reservation), and what it would
+  # say is in the ENI's own description.
 }
 
 resource "aws_network_interface" "this" {
