@@ -2,8 +2,9 @@
 # First-run benchmark: runs the demo (or CI's test command) from a wiped cache, then again warm,
 # and prints each step's wall time and peak RSS, the whole run's wall time and the machine's peak
 # memory in use (concurrent builds add up), from one run.
-#   benchmarks/bench_firstrun.sh demo     ./scripts/demo.sh cold, then warm
-#   benchmarks/bench_firstrun.sh ci       .ci/run cold, then warm
+#   benchmarks/bench_firstrun.sh demo       ./scripts/demo.sh cold, then warm
+#   benchmarks/bench_firstrun.sh ci         .ci/run cold, then warm
+#   benchmarks/bench_firstrun.sh bootstrap  what .ci/run installs before its tests (scripts/bootstrap.sh all)
 # The wiped cache is a new MICROSEG_CACHE, GOCACHE, GOMODCACHE and no pip cache; Debian packages
 # already installed on the machine are reported as such (the script never removes packages).
 set -euo pipefail
@@ -12,7 +13,8 @@ what=${1:-demo}
 case "$what" in
   demo) cmd=(./scripts/demo.sh) ;;
   ci) cmd=(bash .ci/run) ;;
-  *) echo "usage: $0 [demo|ci]" >&2; exit 2 ;;
+  bootstrap) cmd=(./scripts/bootstrap.sh all) ;;
+  *) echo "usage: $0 [demo|ci|bootstrap]" >&2; exit 2 ;;
 esac
 root=$(mktemp -d /var/tmp/microseg-firstrun.XXXXXX)
 export MICROSEG_CACHE=$root/cache GOCACHE=$root/go-build GOMODCACHE=$root/gomod PIP_NO_CACHE_DIR=1
@@ -34,9 +36,11 @@ run_measured() {  # $1 = label, rest = command
   return $rc
 }
 
-run_measured cold "${cmd[@]}" || { tail -40 "$root/cold.log"; exit 1; }
+# A failing run is still timed and reported (then the benchmark exits non-zero).
+failed=0
+run_measured cold "${cmd[@]}" || { failed=1; tail -40 "$root/cold.log"; }
 cp "$MICROSEG_CACHE/build-times.txt" "$root/steps.txt" 2>/dev/null || : >"$root/steps.txt"
-run_measured warm "${cmd[@]}" || { tail -40 "$root/warm.log"; exit 1; }
+run_measured warm "${cmd[@]}" || { failed=1; tail -40 "$root/warm.log"; }
 
 printf '\n%-38s %10s %14s\n' "step (cold)" "wall s" "peak RSS MiB"
 while read -r step rest; do
@@ -51,3 +55,4 @@ while read -r label rest; do
     "$(sed -nE 's/.*machine_peak_mib=([0-9]+).*/\1/p' <<<"$rest")"
 done <"$root/runs.txt"
 echo "logs: $root/{cold,warm}.log (remove $root when done: it holds a full cache)"
+exit $failed

@@ -1,27 +1,46 @@
-"""Data-plane numbers from the network-namespace lab (root): ECMP balance, failover time, QoS accuracy.
+"""Data-plane numbers from the network-namespace lab (root): ECMP balance, failover, QoS accuracy.
 
     python benchmarks/bench_lab.py [--flows 192] [--seconds 5]
 
-Builds the lab of tests/lab (the rendered pod configs from the fixture tfvars), then prints
-  ecmp_balance_max_min   max/min flows per pod over --flows new TCP flows (1.0 = perfect)
-  failover_seconds       marking a pod unhealthy -> its next hops gone from the TGW's ECMP route
-  restore_seconds        marking it healthy again -> back in the ECMP route
-  qos_accuracy_percent   100 - mean |measured - QoS| / QoS over one pinned iperf3 flow per pod
+Builds the lab of tests/lab (the rendered pod configs from the fixture tfvars; the health agents run
+with the rendered local-check cadence: every 2 s, 2 failures), then prints
+  ecmp_balance_max_min         max/min flows per pod over --flows new TCP flows (1.0 = perfect)
+  reply_tunnel_share           per pod, the share of those flows whose replies left on tunnel 1 / 2
+  fw_fault_withdraw_seconds    a pod's fw stops forwarding (still answers ping) -> its next hops gone
+                               from the TGW's ECMP route (the agent's local check, default intervals)
+  fw_dead_withdraw_seconds     a pod's fw drops every packet (dead) -> withdrawn (same)
+  fw_fault_rejoin_seconds      the fw forwards again -> back in the ECMP route
+  record_failover_seconds      the health record says unhealthy -> withdrawn (lab polls it every 0.5 s)
+  qos_<dir>_mbps               per pod, two flows (replies on tunnel 1 and on tunnel 2) of one workload
+  qos_accuracy_percent         100 - mean |measured - QoS| / QoS over every pod and both directions
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from lab import netlab
+
+QOS_PORTS = [5201, 5202, 5203, 5204, 5205, 5206]
+
+
+def fault(lab: netlab.Lab, pod: str, argv: list[str], undo: list[str]) -> tuple[float, float]:
+    """(seconds until withdrawn, seconds until back) for a fault made with `argv` in the pod's fw."""
+    fw = lab.pods[pod].fw
+    netlab.sh(*argv, ns=fw)
+    try:
+        took = lab.wait_for("withdrawal", lambda: pod not in lab.pods_in_ecmp(), 60, interval=0.02)
+    finally:
+        netlab.sh(*undo, ns=fw)
+    back = lab.wait_for("rejoin", lambda: pod in lab.pods_in_ecmp(), 60, interval=0.02)
+    lab.wait_converged(len(lab.pods))
+    return took, back
 
 
 def main() -> int:
@@ -35,71 +54,67 @@ def main() -> int:
         converge = lab.wait_converged(len(lab.pods))
         lab.serve(lab.workloads["payments"].ns, "0.0.0.0", [443])
         where = lab.pod_by_address()
+        lab.reset_observed()
         res = lab.connect("orders", lab.workloads["payments"].ip, 443, args.flows)
-        share = Counter(where.get(str(r["peer"]), "failed") for r in res)
+        carried = {int(r["sport"]): where.get(str(r["peer"]), "failed") for r in res}
+        share = Counter(carried.values())
         balance = (
             max(share.values()) / min(share[p] for p in lab.pods)
             if all(share[p] for p in lab.pods)
             else float("inf")
         )
+        src = lab.workloads["orders"].ip
+        tunnels = {}
+        for pod in lab.pods:
+            seen = lab.observed(pod)
+            mine = {(src, port) for port, p in carried.items() if p == pod}
+            n = {t: len(mine & seen[t]) for t in ("tgw1", "tgw2")}
+            tunnels[pod] = f"{n['tgw1']}/{n['tgw2']}"
 
         victim = sorted(lab.pods)[1]
+        fault_s, rejoin_s = fault(
+            lab,
+            victim,
+            ["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"],
+            ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"],
+        )
+        # A dead fw: nothing in or out (a table dropping every packet first; taking the NIC down
+        # instead would also delete its routes, which `ip link set up` does not bring back).
+        dead_s, _ = fault(
+            lab,
+            victim,
+            [
+                "nft",
+                "add table ip dead; "
+                "add chain ip dead c { type filter hook prerouting priority -500; policy drop; }",
+            ],
+            ["nft", "delete", "table", "ip", "dead"],
+        )
         lab.set_health(victim, False)
-        failover = lab.wait_for("withdrawal", lambda: victim not in lab.pods_in_ecmp(), 60, interval=0.02)
+        record_s = lab.wait_for("withdrawal", lambda: victim not in lab.pods_in_ecmp(), 60, interval=0.02)
         lab.set_health(victim, True)
-        restore = lab.wait_for("restore", lambda: victim in lab.pods_in_ecmp(), 60, interval=0.02)
         lab.wait_converged(len(lab.pods))
 
-        ports = [5201, 5202, 5203]
-        pinned = lab.pin_ports("orders", netlab.INTERNET_SERVER, ports)
-        for p in ports:
-            lab.procs.append(
-                subprocess.Popen(
-                    ["ip", "netns", "exec", lab.inet, "iperf3", "-s", "-1", "-p", str(p)],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-        time.sleep(0.5)
-        procs = {
-            pod: subprocess.Popen(
-                [
-                    "ip",
-                    "netns",
-                    "exec",
-                    lab.workloads["orders"].ns,
-                    "iperf3",
-                    "-c",
-                    netlab.INTERNET_SERVER,
-                    "-p",
-                    str(port),
-                    "--cport",
-                    str(cport),
-                    "-t",
-                    str(args.seconds),
-                    "-O",
-                    "1",
-                    "-J",
-                ],
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for pod, (port, cport) in pinned.items()
-        }
         rate = lab.tfvars["workloads"]["orders"]["qos_mbps_per_pod"]
-        measured = {
-            pod: json.loads(p.communicate()[0])["end"]["sum_received"]["bits_per_second"] / 1e6
-            for pod, p in procs.items()
+        pinned = lab.pin_flows("orders", netlab.INTERNET_SERVER, QOS_PORTS)
+        qos = {
+            d: lab.iperf(pinned, seconds=args.seconds, reverse=d == "receive") for d in ("send", "receive")
         }
-        accuracy = 100 - 100 * sum(abs(m - rate) / rate for m in measured.values()) / len(measured)
+        errors = [abs(m - rate) / rate for d in qos.values() for m in d.values()]
+        accuracy = 100 - 100 * sum(errors) / len(errors)
 
         print(f"bgp_convergence_seconds {converge:.2f}")
         print(f"ecmp_flows_per_pod {json.dumps(dict(sorted(share.items())))}")
         print(f"ecmp_balance_max_min {balance:.2f}")
-        print(f"failover_seconds {failover:.2f}")
-        print(f"restore_seconds {restore:.2f}")
+        print(f"reply_tunnel_share {json.dumps(tunnels)}")
+        print(f"fw_fault_withdraw_seconds {fault_s:.2f}")
+        print(f"fw_dead_withdraw_seconds {dead_s:.2f}")
+        print(f"fw_fault_rejoin_seconds {rejoin_s:.2f}")
+        print(f"record_failover_seconds {record_s:.2f}")
         print(f"qos_target_mbps {rate:.1f}")
-        print(f"qos_measured_mbps {json.dumps({k: round(v, 1) for k, v in sorted(measured.items())})}")
+        print(f"qos_flows_pinned {len(pinned)} (pod x reply tunnel)")
+        for d, m in qos.items():
+            print(f"qos_{d}_mbps {json.dumps({k: round(v, 1) for k, v in sorted(m.items())})}")
         print(f"qos_accuracy_percent {accuracy:.1f}")
         return 0
     finally:

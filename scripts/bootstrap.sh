@@ -68,6 +68,7 @@ with_toolchain() {  # $1 = toolchain target, rest = python-side steps (functions
   [ $rc = 0 ] || die "bootstrap failed"
 }
 
+vm_image() { "$REPO_ROOT/scripts/vmimage.sh"; }
 apt_demo() { install_apt $APT_PACKAGES_DEMO; }
 apt_all() { install_apt $APT_PACKAGES_DEMO $APT_PACKAGES; }
 
@@ -75,6 +76,6 @@ mkdir -p "$MICROSEG_CACHE"
 case "${1:-all}" in
   python) (exec 8>"$MICROSEG_CACHE/.python.lock"; flock 8; apt_all; install_venv; install_checkov) ;;
   demo) with_toolchain demo apt_demo install_venv ;;
-  all) with_toolchain all apt_all install_venv install_checkov ;;
+  all) with_toolchain all apt_all install_venv install_checkov vm_image ;;
   *) die "usage: $0 [all|demo|python]" ;;
 esac

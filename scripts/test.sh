@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, every tier, on a fresh machine: installs what it needs first (idempotent,
 # cached in $MICROSEG_CACHE), then runs unit/property, static, plan and apply tests in parallel,
-# then the network-namespace lab (root only; serial, it owns the namespaces).
+# then the network-namespace lab (root only; serial, it owns the namespaces), then the VM lab.
 #   scripts/test.sh                 everything
 #   scripts/test.sh tests/unit -k x extra arguments go to pytest (the lab step is skipped)
 source "$(dirname "$0")/lib.sh"
@@ -14,11 +14,14 @@ if [ $# -gt 0 ]; then exec python -m pytest "$@"; fi
 # Apply tests mostly wait on provider waiters, so more workers than cores pays off.
 workers="${MICROSEG_TEST_WORKERS:-4}"
 log "tests: unit, property, static, plan, apply (-n $workers)"
-python -m pytest -n "$workers" --dist loadfile -m "not lab" tests  # exit 5 = nothing collected: a failure
+python -m pytest -n "$workers" --dist loadfile -m "not lab and not vmlab" tests  # exit 5 = nothing collected: a failure
 if [ "$(id -u)" = 0 ]; then
   log "tests: network-namespace lab"
   python -m pytest -m lab tests
 else
   die "the lab tier needs root (ip netns); run as root or in CI"
 fi
+# Serial: QEMU's software emulation needs both cores for itself.
+log "tests: VM lab (QEMU, the stock Debian kernel, the pod image)"
+python -m pytest -m vmlab tests
 log "all tiers passed in $((SECONDS - start))s"

@@ -10,11 +10,11 @@
 source "$(dirname "$0")/lib.sh"
 mkdir -p "$MICROSEG_CACHE"
 
-# ETA of a build: its last recorded wall time on this machine, else the reference measured on the
-# project's 2-core build machine (toolchain/build-times.ref).
+# ETA of a build: the tool's last recorded wall time on this machine (any version or key), else the
+# reference measured on the project's 2-core build machine (toolchain/build-times.ref).
 eta_of() {  # $1 = label
   local t
-  t=$(grep -h "^$1 wall_s=" "$MICROSEG_CACHE/build-times.txt" 2>/dev/null | tail -1 | sed -E 's/.*wall_s=([0-9]+).*/\1/')
+  t=$(grep -h "^${1%% *} " "$MICROSEG_CACHE/build-times.txt" 2>/dev/null | tail -1 | sed -E 's/.*wall_s=([0-9]+).*/\1/')
   [ -n "$t" ] || t=$(grep -h "^${1%% *} " "$REPO_ROOT/toolchain/build-times.ref" | awk "{print \$2}" 2>/dev/null)
   echo "${t:-0}"
 }

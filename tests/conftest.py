@@ -121,10 +121,10 @@ def sandbox(request: pytest.FixtureRequest) -> Sandbox:
 
 @pytest.fixture
 def tfroot(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    """Factory: tfroot("examples/workload-vpc", env) -> TfRoot in a private copy."""
+    """Factory: tfroot("examples/workload-vpc", env[, cli]) -> TfRoot in a private copy."""
 
-    def make(rel: str, env: dict[str, str] | None = None) -> TfRoot:
-        return TfRoot(REPO / rel, tmp_path / rel.replace("/", "_"), env or {})
+    def make(rel: str, env: dict[str, str] | None = None, cli: str = "tofu") -> TfRoot:
+        return TfRoot(REPO / rel, tmp_path / f"{cli}_{rel.replace('/', '_')}", env or {}, cli)
 
     return make
 
@@ -138,5 +138,5 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Tier order: fast unit tests first, then static, plan, apply, lab (fail fast on cheap tiers).
-    order = {"static": 1, "plan": 2, "apply": 3, "lab": 4}
+    order = {"static": 1, "plan": 2, "apply": 3, "lab": 4, "vmlab": 5}
     items.sort(key=lambda it: max((order.get(m.name, 0) for m in it.iter_markers()), default=0))

@@ -21,6 +21,10 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 TOFU = os.environ.get("MICROSEG_TOFU", "tofu")
+TERRAFORM = os.environ.get("MICROSEG_TERRAFORM", "terraform")
+# The static and plan tiers run with both CLIs (bank pipelines mostly run Terraform); the apply
+# tier runs with tofu only (the providers and the state format are the same).
+CLIS = {"tofu": TOFU, "terraform": TERRAFORM}
 TIMEOUT = int(os.environ.get("MICROSEG_TOFU_TIMEOUT", "1200"))
 # MICROSEG_TOFU_STREAM=1 echoes apply/destroy progress live to stderr (the demo and debugging).
 STREAM = os.environ.get("MICROSEG_TOFU_STREAM") == "1"
@@ -52,11 +56,13 @@ def _mirror_tree(src: Path, dest_root: Path) -> Path:
 
 @dataclass
 class TfRoot:
-    """One tofu root (a module example) working in a private copy under tmp_path."""
+    """One root (a module example) working in a private copy under tmp_path, run by `cli`
+    ("tofu" or "terraform")."""
 
     src: Path
     tmp_path: Path
     env: dict[str, str] = field(default_factory=dict)
+    cli: str = "tofu"
 
     def __post_init__(self) -> None:
         self.src = Path(self.src)
@@ -67,14 +73,14 @@ class TfRoot:
     # --- raw calls -------------------------------------------------------------------------
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, **self.env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
-        cmd = [TOFU, f"-chdir={self.dir}", *args]
+        cmd = [CLIS[self.cli], f"-chdir={self.dir}", *args]
         if STREAM and args and args[0] in ("apply", "destroy"):
             proc = _run_streaming(cmd, env)
         else:
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False)
         if check and proc.returncode not in (0,):
             raise TofuError(
-                f"tofu {' '.join(args)} failed ({proc.returncode}) in {self.src}:\n"
+                f"{self.cli} {' '.join(args)} failed ({proc.returncode}) in {self.src}:\n"
                 f"{proc.stderr[-6000:]}\n{proc.stdout[-3000:]}"
             )
         return proc

@@ -23,12 +23,15 @@ SKIPPED = {("internal", d) for d in ("generate", "acctest", "sweep")}
 
 # One accessor: func (c *AWSClient) EC2Client(ctx context.Context) *ec2.Client { ... }
 ACCESSOR = re.compile(
-    r"^func \(c \*AWSClient\) (?P<name>[A-Za-z0-9]+)\(ctx context\.Context\) \*(?P<pkg>[a-z0-9_]+)\.Client \{\n"
+    r"^func \(c \*AWSClient\) (?P<name>[A-Za-z0-9]+)\(ctx context\.Context\) "
+    r"\*(?P<pkg>[a-z0-9_]+)\.Client \{\n"
     r"(?:\t.*\n)*?\}\n\n?",
     re.MULTILINE,
 )
-SDK_IMPORT = re.compile(r'^\t(?:(?P<alias>[a-z0-9_]+) )?"github.com/aws/aws-sdk-go-v2/service/(?P<path>[a-z0-9]+)"\n',
-                        re.MULTILINE)
+SDK_IMPORT = re.compile(
+    r'^\t(?:(?P<alias>[a-z0-9_]+) )?"github.com/aws/aws-sdk-go-v2/service/(?P<path>[a-z0-9]+)"\n',
+    re.MULTILINE,
+)
 
 
 def trim_services(source: str, keep: set[str]) -> str:
@@ -48,21 +51,39 @@ def trim_services(source: str, keep: set[str]) -> str:
     return "".join(out)
 
 
+SERVICE_IMPORT = re.compile(r'"github\.com/hashicorp/terraform-provider-aws/internal/service/([a-z0-9]+)[/"]')
+
+
 def compiled_sources(root: Path, keep: set[str]) -> list[Path]:
     """Go sources that can still be compiled: everything under internal/ and names/ except the
-    dropped service packages, the code generators, the test-only helpers (acceptance tests and
+    service packages that nothing kept imports (followed transitively: a kept service may use
+    another's helpers), the code generators, the test-only helpers (acceptance tests and
     sweepers, never linked into the provider) and the accessor file itself (the rest of
-    internal/conns calls accessors too). An over-approximation
-    is safe: it only keeps an accessor more."""
-    out = []
+    internal/conns calls accessors too). An over-approximation is safe: it only keeps an accessor
+    more."""
+    base: list[Path] = []
+    by_service: dict[str, list[Path]] = {}
     for top in ("internal", "names"):
         for path in (root / top).rglob("*.go"):
             rel = path.relative_to(root).parts
             if path.name.endswith("_test.go") or rel[:2] in SKIPPED or path == root / CLIENTS_GEN:
                 continue
-            if rel[:2] == ("internal", "service") and rel[2] not in keep:
-                continue
+            if rel[:2] == ("internal", "service"):
+                by_service.setdefault(rel[2], []).append(path)
+            else:
+                base.append(path)
+    services: set[str] = set()
+    frontier, out = list(keep), list(base)
+    for path in base:
+        frontier += SERVICE_IMPORT.findall(path.read_text())
+    while frontier:
+        svc = frontier.pop()
+        if svc in services:
+            continue
+        services.add(svc)
+        for path in by_service.get(svc, []):
             out.append(path)
+            frontier += SERVICE_IMPORT.findall(path.read_text())
     return out
 
 

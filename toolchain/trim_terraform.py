@@ -13,7 +13,9 @@ import re
 import sys
 from pathlib import Path
 
-NESTED = re.compile(r"^replace (github\.com/hashicorp/terraform/(internal/[a-z0-9/_-]+)) => \./\2$", re.MULTILINE)
+NESTED = re.compile(
+    r"^replace (github\.com/hashicorp/terraform/(internal/[a-z0-9/_-]+)) => \./\2$", re.MULTILINE
+)
 
 
 def main() -> None:
@@ -36,13 +38,19 @@ def main() -> None:
             continue  # not a backend (internal/legacy): nothing registers it
         alias = m[1]
         src = src.replace(m[0], "")
-        src, n = re.subn(rf'^\t\t"([a-z0-9]+)":\s+func\(\) backend\.Backend \{{ return {alias}\.New\(\) \}},\n',
-                         lambda r: dropped.append(r[1]) or "", src, flags=re.MULTILINE)
+        src, n = re.subn(
+            rf'^\t\t"([a-z0-9]+)":\s+func\(\) backend\.Backend \{{ return {alias}\.New\(\) \}},\n',
+            lambda r: dropped.append(r[1]) or "",
+            src,
+            flags=re.MULTILINE,
+        )
         if n != 1:
             sys.exit(f"trim_terraform: {init.name} no longer registers {alias} as expected")
     init.write_text(src)
-    print(f"trim_terraform: dropped {len(absent)} nested modules absent from the module zip; "
-          f"backends not built: {' '.join(sorted(dropped))}")
+    print(
+        f"trim_terraform: dropped {len(absent)} nested modules absent from the module zip; "
+        f"backends not built: {' '.join(sorted(dropped))}"
+    )
 
 
 if __name__ == "__main__":

@@ -202,6 +202,8 @@ resource "aws_lambda_function" "this" {
       TIMEOUT_SECONDS     = tostring(var.probe_timeout_seconds)
       HEALTHY_THRESHOLD   = tostring(var.healthy_threshold)
       UNHEALTHY_THRESHOLD = tostring(var.unhealthy_threshold)
+      # Shared dependencies (the internet probe) only alarm unless the user opts in (docs/health.md).
+      WITHDRAW_ON_SHARED_FAILURE = tostring(var.withdraw_on_shared_failure)
     }
   }
 
@@ -292,4 +294,47 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
   ok_actions          = var.ok_actions
 
   tags = merge(var.tags, { Name = "${var.name}-${each.key}-health-check-errors", "microseg:pod" = each.key })
+}
+
+# Blast radius (docs/health.md): a shared dependency (the internet probe target, DNS) failing is not a
+# pod's fault and withdraws no pod by default; this one fleet-wide alarm reports it instead.
+resource "aws_cloudwatch_metric_alarm" "shared_dependency" {
+  count = var.create_alarms ? 1 : 0
+
+  alarm_name          = "${var.name}-health-shared-dependency"
+  alarm_description   = "A dependency every pod shares (internet probe ${var.internet_url}, DNS) fails its health probes; pods stay in ECMP unless withdraw_on_shared_failure"
+  namespace           = var.metric_namespace
+  metric_name         = "SharedDependencyFailures"
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = var.alarm_evaluation_periods
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.ok_actions
+
+  tags = merge(var.tags, { Name = "${var.name}-health-shared-dependency" })
+}
+
+# The function writes RecordWritten only after the pod's record is written: no datapoint means the
+# record the vpn's agent reads is going stale (the agent keeps the last verdict, see docs/health.md).
+resource "aws_cloudwatch_metric_alarm" "stale_record" {
+  for_each = var.create_alarms ? local.functions : {}
+
+  alarm_name          = "${var.name}-${each.key}-health-record-stale"
+  alarm_description   = "The health record of ${each.key} was not written for ${var.stale_record_minutes} minutes: its health check stopped"
+  namespace           = var.metric_namespace
+  metric_name         = "RecordWritten"
+  dimensions          = { Pod = each.key }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = var.stale_record_minutes
+  threshold           = 1
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.ok_actions
+
+  tags = merge(var.tags, { Name = "${var.name}-${each.key}-health-record-stale", "microseg:pod" = each.key })
 }

@@ -33,6 +33,16 @@ output "unhealthy_alarm_arns" {
   value       = { for k, a in aws_cloudwatch_metric_alarm.unhealthy : k => a.arn }
 }
 
+output "stale_record_alarm_arns" {
+  description = "ARN of each pod's `health-record-stale` alarm (its health record is no longer written)."
+  value       = { for k, a in aws_cloudwatch_metric_alarm.stale_record : k => a.arn }
+}
+
+output "shared_dependency_alarm_arn" {
+  description = "ARN of the fleet-wide `shared-dependency` alarm (null without alarms)."
+  value       = one(aws_cloudwatch_metric_alarm.shared_dependency[*].arn)
+}
+
 output "metric_namespace" {
   description = "Namespace of the pod health metrics (dimension `Pod`)."
   value       = var.metric_namespace

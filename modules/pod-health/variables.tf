@@ -100,6 +100,23 @@ variable "unhealthy_threshold" {
   default     = 2
 }
 
+variable "withdraw_on_shared_failure" {
+  description = "Also withdraw a pod when a shared dependency fails its probe (the internet probe, or DNS of the denied probe). Default false: such a failure hits every pod at once, so it raises the `shared-dependency` alarm and east-west traffic keeps flowing; only the pod's own faults withdraw it."
+  type        = bool
+  default     = false
+}
+
+variable "stale_record_minutes" {
+  description = "Minutes without a written health record (metric `RecordWritten`) before a pod's `health-record-stale` alarm fires."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.stale_record_minutes >= 1 && floor(var.stale_record_minutes) == var.stale_record_minutes
+    error_message = "stale_record_minutes must be a whole number of minutes, at least 1."
+  }
+}
+
 variable "schedule_expression" {
   description = "EventBridge schedule of the checks."
   type        = string
@@ -107,7 +124,7 @@ variable "schedule_expression" {
 }
 
 variable "metric_namespace" {
-  description = "CloudWatch namespace of the `Healthy`, `ProbesPassed` and `ProbeFailures` metrics (dimension `Pod`)."
+  description = "CloudWatch namespace of the `Healthy`, `ProbesPassed`, `ProbeFailures`, `PodFaults`, `SharedDependencyFailures` (also without dimension) and `RecordWritten` metrics (dimension `Pod`)."
   type        = string
   default     = "microseg/pods"
 }
@@ -135,7 +152,7 @@ variable "enable_tracing" {
 }
 
 variable "create_alarms" {
-  description = "Create per pod an `unhealthy` alarm (Healthy < 1, missing data breaching) and a function-errors alarm."
+  description = "Create per pod an `unhealthy` alarm (Healthy < 1, missing data breaching), a function-errors alarm and a `health-record-stale` alarm, and one fleet-wide `shared-dependency` alarm."
   type        = bool
   default     = true
 }

@@ -54,6 +54,15 @@ locals {
   }
   eni_count = { for i in ["vpn", "fw"] : i => length([for e in values(local.enis) : e if e.instance == i]) }
 
+  # Every workload address the pod carries: the supernet and every workload CIDR pinned outside it
+  # (brownfield). The fw routes, nftables sets, security groups and the BGP in-filter all take this list.
+  supernet_prefix = tonumber(split("/", var.workload_supernet)[1])
+  workload_cidrs = concat([var.workload_supernet], sort(distinct([
+    for w in values(var.workloads) : w.cidr
+    if tonumber(split("/", w.cidr)[1]) < local.supernet_prefix ||
+    cidrsubnet("${cidrhost(w.cidr, 0)}/${local.supernet_prefix}", 0, 0) != cidrsubnet(var.workload_supernet, 0, 0)
+  ])))
+
   tunnel_outside_ips = {
     tunnel1 = aws_vpn_connection.this.tunnel1_address
     tunnel2 = aws_vpn_connection.this.tunnel2_address
@@ -305,7 +314,7 @@ resource "aws_security_group" "fw_bridge" {
     protocol    = "-1"
     from_port   = 0
     to_port     = 0
-    cidr_blocks = [var.workload_supernet]
+    cidr_blocks = local.workload_cidrs
   }
   ingress {
     description = "Health-check probes from the bridge subnet"
@@ -329,7 +338,7 @@ resource "aws_security_group" "fw_internal" {
     protocol    = "-1"
     from_port   = 0
     to_port     = 0
-    cidr_blocks = [var.workload_supernet]
+    cidr_blocks = local.workload_cidrs
   }
   egress {
     description = "HTTPS to the interface endpoints (ssm, logs, monitoring) in the core VPC"
@@ -613,6 +622,7 @@ locals {
     bridge            = local.bridge
     core_cidr         = var.core_cidr
     workload_supernet = var.workload_supernet
+    workload_cidrs    = local.workload_cidrs
     workloads         = var.workloads
     flows             = var.flows
     psk_parameters    = [for t in local.tunnels : local.psk_parameter_names[t]]
@@ -623,8 +633,12 @@ locals {
       workload_targets = var.health_probes.workload_targets
     }
     health_poll_seconds = var.health_poll_seconds
-    log_group           = local.log_group_name
-    metric_namespace    = var.metric_namespace
+    fast_check = {
+      interval_seconds = var.fast_check_interval_seconds
+      failures         = var.fast_check_failures
+    }
+    log_group        = local.log_group_name
+    metric_namespace = var.metric_namespace
   }
 
   user_data_templates = {

@@ -105,6 +105,11 @@ output "iam_role_arns" {
   value       = { for k, r in aws_iam_role.this : k => r.arn }
 }
 
+output "workload_cidrs" {
+  description = "Every workload address range the pod carries: `workload_supernet`, then each workload CIDR pinned outside it, sorted."
+  value       = local.workload_cidrs
+}
+
 output "template_data" {
   description = "Exactly what the user_data templates are rendered with (see TEMPLATE_DATA.md); contains no secrets."
   value       = local.template_data

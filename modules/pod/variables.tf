@@ -232,7 +232,7 @@ variable "enable_workloads_propagation" {
 ################################################################################
 
 variable "workload_supernet" {
-  description = "The pool every workload CIDR comes from (contract `workload_supernet`)."
+  description = "The pool workload CIDRs come from (contract `workload_supernet`). Workload CIDRs pinned outside it (brownfield, in `workloads`) are carried too: fw routes, nftables, security groups and the BGP in-filter take the supernet plus each of them (output `workload_cidrs`)."
   type        = string
 
   validation {
@@ -372,6 +372,28 @@ variable "health_poll_seconds" {
   description = "How often the vpn's health agent reads the pod's health parameter."
   type        = number
   default     = 10
+}
+
+variable "fast_check_interval_seconds" {
+  description = "How often the vpn's health agent checks its fw itself (ICMP to the fw bridge address, TCP through the fw to `health_probes.workload_targets`). With `fast_check_failures` it bounds how long a broken fw keeps its share of the flows (default: withdrawn within ~6 s)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.fast_check_interval_seconds >= 1
+    error_message = "fast_check_interval_seconds must be at least 1."
+  }
+}
+
+variable "fast_check_failures" {
+  description = "Consecutive failed local checks before the agent withdraws the pod (and passes before it may rejoin, with the Lambda's record healthy too)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.fast_check_failures >= 1 && floor(var.fast_check_failures) == var.fast_check_failures
+    error_message = "fast_check_failures must be a whole number, at least 1."
+  }
 }
 
 variable "metric_namespace" {

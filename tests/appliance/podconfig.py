@@ -50,6 +50,17 @@ def mac(index: int, role: int, device_index: int) -> str:
     return f"02:00:00:{index:02x}:{role:02x}:{device_index:02x}"
 
 
+def workload_cidrs(tfvars: dict[str, Any]) -> list[str]:
+    """modules/pod's local.workload_cidrs: the supernet, then every workload CIDR outside it, sorted."""
+    supernet = ipaddress.ip_network(tfvars["workload_supernet"])
+    outside = {
+        w["cidr"]
+        for w in tfvars["workloads"].values()
+        if not ipaddress.ip_network(w["cidr"]).subnet_of(supernet)  # type: ignore[arg-type]
+    }
+    return [str(supernet), *sorted(outside)]
+
+
 def template_data(tfvars: dict[str, Any], pod: str) -> dict[str, Any]:
     """The template data of one pod, derived as modules/pod does (TEMPLATE_DATA.md)."""
     p = tfvars["pods"][pod]
@@ -103,6 +114,7 @@ def template_data(tfvars: dict[str, Any], pod: str) -> dict[str, Any]:
         },
         "core_cidr": tfvars["core"]["cidr"],
         "workload_supernet": tfvars["workload_supernet"],
+        "workload_cidrs": workload_cidrs(tfvars),
         "workloads": {
             k: {
                 "cidr": w["cidr"],
@@ -123,6 +135,7 @@ def template_data(tfvars: dict[str, Any], pod: str) -> dict[str, Any]:
             ],
         },
         "health_poll_seconds": 10,
+        "fast_check": {"interval_seconds": 2, "failures": 2},  # modules/pod defaults
         "log_group": f"/{name}/pods/{pod}",
         "metric_namespace": f"{name}/pods",
     }

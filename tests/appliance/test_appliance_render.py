@@ -84,6 +84,30 @@ def test_frr_conf_passes_vtysh_dryrun(rendered: dict[str, Any], tfvars: dict[str
         assert f"router bgp {tfvars['asn']['pods']}" in conf
         # Withdrawn until the health agent has seen the pod healthy.
         assert "\n  network 0.0.0.0/0" not in conf
+        # Replies leave on both tunnels: equal preference, two paths.
+        assert "maximum-paths 2" in conf and set(re.findall(r"local-preference (\d+)", conf)) == {"100"}
+        # Every workload range is accepted from the TGW, brownfield CIDRs outside the supernet too.
+        accepted = re.findall(r"ip prefix-list MICROSEG-IN seq \d+ permit (\S+) le 32", conf)
+        assert accepted == podconfig.workload_cidrs(tfvars), pod
+
+
+def test_every_workload_range_is_routed_and_allowed_by_the_fw(
+    rendered: dict[str, Any], tfvars: dict[str, Any]
+) -> None:
+    cidrs = podconfig.workload_cidrs(tfvars)
+    supernet = tfvars["workload_supernet"]
+    assert len(cidrs) > 1 and cidrs[0] == supernet, "the fixture has a workload pinned outside the supernet"
+    for pod, roles in rendered.items():
+        net = roles["fw"]["/usr/local/sbin/microseg-net"]
+        ruleset = roles["fw"]["/etc/nftables.conf"]
+        (sources,) = re.findall(r'iifname "bridge" ip saddr \{ ([^}]*) \} jump approved', ruleset)
+        for c in cidrs:
+            assert re.search(rf"ip route replace {re.escape(c)} via \S+ dev bridge\n", net), (pod, c)
+            assert re.search(rf"ip route replace {re.escape(c)} via \S+ dev internal table 100\n", net), (
+                pod,
+                c,
+            )
+            assert c in sources.split(", "), (pod, c)
 
 
 def test_vtysh_dryrun_rejects_a_broken_conf(rendered: dict[str, Any]) -> None:
@@ -122,6 +146,8 @@ def test_qos_script_builds_the_htb_tree_in_a_namespace(
         "ip link add bridge type veth peer name peer0 && ip link add tgw1 type veth peer name peer1 && "
         "ip link add tgw2 type veth peer name peer2 && for i in bridge tgw1 tgw2; do ip link set $i up; done"
     )
+    # Both directions are shaped once, on the bridge: egress (what a workload sends) and, through the
+    # ifb-bridge device, ingress (what it receives, whichever tunnel the reply then leaves on).
     out = subprocess.run(
         [
             "unshare",
@@ -129,17 +155,67 @@ def test_qos_script_builds_the_htb_tree_in_a_namespace(
             "sh",
             "-c",
             f"{setup} && sh {script} && "
-            'for d in bridge tgw1 tgw2; do echo "== $d"; tc class show dev $d; tc filter show dev $d; done',
+            "for d in bridge ifb-bridge tgw1 tgw2; do "
+            'echo "== $d"; tc class show dev $d; tc filter show dev $d; done; '
+            "echo '== ingress'; tc filter show dev bridge parent ffff:",
         ],
         capture_output=True,
         text=True,
         check=False,
     )
     assert out.returncode == 0, out.stderr
+    devs = dict(re.findall(r"^== (\S+)\n(.*?)(?=^== |\Z)", out.stdout, re.M | re.S))
     for i, (name, w) in enumerate(sorted(tfvars["workloads"].items())):
         classid = f"1:{i + 16:x}"
         rate = int(w["qos_mbps_per_pod"])
-        assert (
-            len(re.findall(rf"class htb {classid} root .*rate {rate}Mbit ceil {rate}Mbit", out.stdout)) == 3
-        ), name
-    assert out.stdout.count("flowid 1:1") >= 6  # one u32 filter per workload and device
+        for dev in ("bridge", "ifb-bridge"):
+            assert re.search(rf"class htb {classid} root .*rate {rate}Mbit ceil {rate}Mbit", devs[dev]), (
+                name,
+                dev,
+            )
+    for dev in ("bridge", "ifb-bridge"):
+        assert devs[dev].count("flowid 1:1") == len(tfvars["workloads"]), dev  # one u32 filter per workload
+    # The tunnels are not shaped (a per-tunnel class would let a workload use its rate twice).
+    assert "class htb" not in devs["tgw1"] + devs["tgw2"]
+    assert "mirred" in devs["ingress"] and "ifb-bridge" in devs["ingress"]
+
+
+def test_qos_script_without_ifb_shapes_each_tunnel_at_half_the_rate(
+    rendered: dict[str, Any], tfvars: dict[str, Any], tmp_path: Path
+) -> None:
+    """A kernel without ifb: what a workload receives is shaped per tunnel at rate / 2, so the sum of
+    both tunnels still never exceeds the per-pod rate."""
+    _need("tc")
+    script = tmp_path / "qos.sh"
+    script.write_text(rendered["pod-01"]["vpn"]["/usr/local/sbin/microseg-qos"])
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    real_ip = shutil.which("ip")
+    (shim / "ip").write_text(f'#!/bin/sh\ncase "$*" in *"type ifb"*) exit 2;; esac\nexec {real_ip} "$@"\n')
+    (shim / "ip").chmod(0o755)
+    setup = "for i in bridge tgw1 tgw2; do ip link add $i type veth peer name p$i; ip link set $i up; done"
+    out = subprocess.run(
+        [
+            "unshare",
+            "--net",
+            "sh",
+            "-c",
+            f"{setup} && sh {script} && tc class show dev tgw1 && tc class show dev tgw2",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PATH": f"{shim}:{os.environ['PATH']}"},
+    )
+    assert out.returncode == 0, out.stderr
+    assert "no ifb device" in out.stderr
+    for i, (name, w) in enumerate(sorted(tfvars["workloads"].items())):
+        half = int(w["qos_mbps_per_pod"] * 1000) // 2
+        got = re.findall(rf"class htb 1:{i + 16:x} root .*rate (\S+) ceil", out.stdout)
+        assert len(got) == 2 and {tc_kbit(r) for r in got} == {half}, (name, got)
+
+
+def tc_kbit(rate: str) -> int:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(Kbit|Mbit|Gbit|bit)", rate)
+    assert m, rate
+    return int(float(m.group(1)) * {"bit": 0.001, "Kbit": 1, "Mbit": 1000, "Gbit": 1_000_000}[m.group(2)])

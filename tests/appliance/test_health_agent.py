@@ -160,3 +160,126 @@ def test_vtysh_failure_is_logged_not_raised(tmp_path: Path, caplog: pytest.LogCa
 def test_cli_rejects_bad_source(capsys: pytest.CaptureFixture[str]) -> None:
     assert ha.main(["--source", "http://x", "--asn", "65001", "--once"]) == 2
     assert "expected file:PATH or ssm:NAME" in capsys.readouterr().err
+
+
+# --- the local check: the fw across the bridge --------------------------------------------------
+
+
+def _local(ping: str = "ok", answers: dict[tuple[str, int], str] | None = None) -> ha.LocalCheck:
+    answers = (
+        answers if answers is not None else {("10.64.0.10", 443): "refused", ("10.64.16.10", 443): "timeout"}
+    )
+    calls: list[tuple[str, int, str | None]] = []
+
+    def connect(host: str, port: int, source: str | None, timeout: float) -> str:
+        calls.append((host, port, source))
+        return answers[(host, port)]
+
+    check = ha.LocalCheck("10.0.8.4", "10.0.8.5", list(answers), 1.0, lambda d, s, t: ping, connect)
+    check.calls = calls  # type: ignore[attr-defined]
+    return check
+
+
+def test_local_check_passes_when_the_fw_answers_and_any_target_answers_through_it() -> None:
+    check = _local()
+    assert check.run() == (True, "fw answers and forwards")
+    # Every forwarded probe leaves from the vpn's bridge address (routed to the fw, not the tunnels).
+    assert {c[2] for c in check.calls} == {"10.0.8.5"}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("ping", "answers", "why"),
+    [
+        ("timeout", None, "does not answer across the bridge"),
+        ("ok", {("10.64.0.10", 443): "timeout", ("10.64.16.10", 443): "error: no route"}, "does not forward"),
+    ],
+)
+def test_local_check_fails_on_a_silent_or_non_forwarding_fw(
+    ping: str, answers: dict[tuple[str, int], str] | None, why: str
+) -> None:
+    ok, reason = _local(ping, answers).run()
+    assert not ok and why in reason
+
+
+def _advertising_agent(state: Path, record: str, frr: FakeFrr, **kw: object) -> ha.Agent:
+    """An agent whose pod is advertised, reading `record` from `state` (rise/fall 1 on the record)."""
+    state.write_text(record)
+    return ha.Agent(
+        ha.FileSource(state), ha.Gate(rise=1, fall=1, advertise=True), ha.Bgp(65001, run=frr), **kw
+    )
+
+
+def test_either_judge_withdraws_and_both_are_needed_to_rejoin(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state, frr, fw = tmp_path / "h", FakeFrr(advertised=True), {"ping": "ok"}
+    check = ha.LocalCheck("10.0.8.4", None, (), 1.0, lambda d, s, t: fw["ping"])
+    agent = _advertising_agent(
+        state, '{"status": "healthy"}', frr, local=check, local_gate=ha.Gate(rise=2, fall=2, advertise=True)
+    )
+    assert agent.step() is None and frr.advertised
+    fw["ping"] = "timeout"  # the fw dies; the record (written once a minute) still says healthy
+    assert agent.step(record=False) is None  # one failure is not enough
+    assert agent.step(record=False) is False and not frr.advertised
+    assert "local check: fw 10.0.8.4 does not answer" in caplog.text
+    fw["ping"] = "ok"
+    assert agent.step(record=False) is None  # rise 2
+    state.write_text('{"status": "unhealthy"}')  # meanwhile the full proof failed too
+    assert agent.step() is None and not frr.advertised
+    state.write_text('{"status": "healthy"}')
+    assert agent.step() is True and frr.advertised  # both healthy again
+
+
+def test_a_record_fault_withdraws_while_the_local_check_passes(tmp_path: Path) -> None:
+    frr = FakeFrr(advertised=True)
+    check = ha.LocalCheck("10.0.8.4", None, (), 1.0, lambda d, s, t: "ok")
+    agent = _advertising_agent(
+        tmp_path / "h", '{"status": "unhealthy", "faults": ["denied"]}', frr, local=check
+    )
+    assert agent.step() is False and not frr.advertised
+
+
+def test_a_stale_record_is_logged_once_and_keeps_the_verdict(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from datetime import UTC, datetime
+
+    frr = FakeFrr(advertised=True)
+    agent = _advertising_agent(
+        tmp_path / "h",
+        '{"status": "healthy", "checked_at": "2026-11-25T12:00:00Z"}',
+        frr,
+        stale_after=300,
+        clock=lambda: datetime(2026, 11, 25, 12, 10, 0, tzinfo=UTC),
+    )
+    assert agent.step() is None and agent.step() is None and frr.advertised
+    assert caplog.text.count("health record is stale (600 s old)") == 1
+
+
+def test_record_age() -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 25, 12, 0, 30, tzinfo=UTC)
+    assert ha.record_age('{"checked_at": "2026-11-25T12:00:00Z"}', now) == 30
+    assert ha.record_age('{"status": "healthy"}', now) is None
+
+
+def test_icmp_echo_and_tcp_probe_on_loopback() -> None:
+    import os
+    import socket
+
+    if os.geteuid() != 0:
+        pytest.fail("ICMP needs root (the agent runs as root)")
+    assert ha.icmp_echo("127.0.0.1", None, 1.0) == "ok"
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        port = srv.getsockname()[1]
+        assert ha.tcp_probe("127.0.0.1", port, "127.0.0.1", 1.0) == "refused"
+
+
+def test_cli_rejects_a_bad_forward_target(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        ha.parse_args(["--source", "file:/x", "--asn", "65001", "--fw", "10.0.8.4", "--forward", "10.0.0.1"])
+    assert "expected HOST:PORT" in capsys.readouterr().err
+    args = ha.parse_args(["--source", "file:/x", "--asn", "1", "--fw", "f", "--forward", "10.0.0.1:443"])
+    assert args.forward == [("10.0.0.1", 443)] and args.check_interval == 2.0 and args.check_fall == 2

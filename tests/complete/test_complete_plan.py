@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from complete_support import EXAMPLE, Config, after, build_lambda, generate, moto_ami, of_type, prior_data
 from conftest import Sandbox, moto_env
-from tfharness import REPO, TfRoot, assert_inventory, plan_summary
+from tfharness import CLIS, REPO, TfRoot, assert_inventory, plan_summary
 
 pytestmark = pytest.mark.plan
 HERE = Path(__file__).parent
@@ -26,9 +26,12 @@ RT_CORE = 'module.transit_gateway.aws_ec2_transit_gateway_route_table.this["core
 MOTO_ACCOUNT = "123456789012"
 
 
-@pytest.fixture(scope="module")
-def planned(moto_server, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(tfvars, plan JSON) of examples/complete, planned once for this module."""
+@pytest.fixture(scope="module", params=sorted(CLIS))
+def planned(
+    request: pytest.FixtureRequest, moto_server, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(tfvars, plan JSON) of examples/complete, planned once per CLI: every test below holds for
+    both Terraform and OpenTofu."""
     moto_server.reset()
     env = moto_env(moto_server.endpoint)
     tmp = tmp_path_factory.mktemp("complete-plan")
@@ -37,7 +40,7 @@ def planned(moto_server, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict
         "ami_id": moto_ami(Sandbox(env, real=False).client),
         "lambda_zip_path": str(build_lambda(tmp)),
     }
-    root = TfRoot(REPO / EXAMPLE, tmp / "root", env)
+    root = TfRoot(REPO / EXAMPLE, tmp / "root", env, request.param)
     plan = root.plan(extra, var_files=(tmp / "gen" / "microseg.auto.tfvars.json",))
     return tfvars, plan
 

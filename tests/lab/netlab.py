@@ -32,6 +32,8 @@ sys.path.insert(0, str(HERE.parent))
 from appliance import podconfig  # noqa: E402
 
 AGENT = podconfig.REPO / "modules" / "pod" / "agent" / "health_agent.py"
+AGENT_UNIT = "/etc/systemd/system/microseg-health-agent.service"
+RECORD_POLL_SECONDS = 0.5  # the lab reads the health record often; the fw check keeps its rendered cadence
 PREFIX = "msl-"  # every namespace of the lab; stale ones from an aborted run are removed first
 STATE = Path("/run/microseg-lab")
 INTERNET_SERVER = "203.0.113.10"
@@ -63,13 +65,19 @@ class Pod:
     files: dict[str, dict[str, str]]  # role -> path -> content
     vpn: str = ""
     fw: str = ""
+    fn: str = ""  # the health-check Lambda's ENI in the bridge subnet
     health: Path = Path()
     agent: subprocess.Popen[bytes] | None = None
+    checker: subprocess.Popen[bytes] | None = None
 
     @property
     def tunnel_peers(self) -> list[str]:
         """Addresses of this pod's tunnel ends as the TGW sees them (BGP next hops)."""
         return [t["local_inside_ip"] for t in self.data["tunnels"]]
+
+    @property
+    def fn_ip(self) -> str:
+        return podconfig.host(self.data["bridge"]["cidr"], 6)
 
     @property
     def internal_ip(self) -> str:
@@ -105,7 +113,7 @@ class Lab:
     def namespaces(self) -> list[str]:
         out = [self.tgw, self.inet, *(w.ns for w in self.workloads.values())]
         for p in self.pods.values():
-            out += [p.vpn, p.fw]
+            out += [p.vpn, p.fw, p.fn]
         return out
 
     def _add_ns(self, name: str) -> None:
@@ -157,6 +165,7 @@ class Lab:
                 {role: podconfig.files(rendered[key][role]) for role in ("vpn", "fw")},
                 vpn=ns_name(f"p{idx}", "vpn"),
                 fw=ns_name(f"p{idx}", "fw"),
+                fn=ns_name(f"p{idx}", "fn"),
             )
         # Drop logs from non-initial namespaces reach the kernel log only with this switch.
         self._set_sysctl("net.netfilter.nf_log_all_netns", "1")
@@ -186,6 +195,11 @@ class Lab:
             ("net.ipv4.conf.default.rp_filter", "0"),
         ):
             sh("sysctl", "-q", "-w", f"{k}={v}", ns=self.tgw)
+        # The TGW's hash is not the pods' (AWS's is its own): a seed of its own (kernel >= 6.11). Else the
+        # kernel's one random seed and its symmetric flow hash would correlate the TGW's choice of a pod
+        # with the vpn's choice of the reply tunnel (pod 1 of 3 would only ever reply on tunnel 1).
+        if Path("/proc/sys/net/ipv4/fib_multipath_hash_seed").exists():
+            sh("sysctl", "-q", "-w", "net.ipv4.fib_multipath_hash_seed=1297305927", ns=self.tgw)
         # The core VPC's internal subnets (fw internal ENIs) and public subnets (fw public ENIs):
         # one bridge each, holding the VPC router addresses (cidrhost(subnet, 1)) of every AZ.
         sh("ip", "link", "add", "core-int", "type", "bridge", ns=self.tgw)
@@ -233,6 +247,7 @@ class Lab:
         d = pod.data
         self._add_ns(pod.vpn)
         self._add_ns(pod.fw)
+        self._add_ns(pod.fn)
         idx = d["pod_index"]
         for t in d["tunnels"]:
             dev = f"p{idx}t{t['number']}"
@@ -257,8 +272,23 @@ class Lab:
             )
             sh("ip", "rule", "add", "iif", dev, "lookup", str(CORE_TABLE), "priority", "100", ns=self.tgw)
         nics = d["interfaces"]
-        # The NICs carry the ENI MACs, so the rendered microseg-net finds and names them as on EC2.
-        self._veth(pod.vpn, "eth1", pod.fw, "eth1", nics["vpn"]["bridge"]["mac"], nics["fw"]["bridge"]["mac"])
+        # The bridge subnet: vpn, fw and the health-check Lambda's ENI on one L2 segment (a bridge in the
+        # TGW namespace, no address on it). The NICs carry the ENI MACs, so the rendered microseg-net
+        # finds and names them as on EC2.
+        br = f"p{idx}br"
+        sh("ip", "link", "add", br, "type", "bridge", ns=self.tgw)
+        sh("ip", "link", "set", br, "up", ns=self.tgw)
+        for ns, dev, peer, nic_mac in (
+            (pod.vpn, "eth1", f"p{idx}bv", nics["vpn"]["bridge"]["mac"]),
+            (pod.fw, "eth1", f"p{idx}bf", nics["fw"]["bridge"]["mac"]),
+            (pod.fn, "eth0", f"p{idx}bl", None),
+        ):
+            self._veth(ns, dev, self.tgw, peer, nic_mac)
+            sh("ip", "link", "set", peer, "master", br, ns=self.tgw)
+        # The Lambda ENI: cidrhost(bridge, 6), default route = the bridge route table's 0.0.0.0/0 -> fw.
+        plen = d["bridge"]["prefix_length"]
+        sh("ip", "addr", "add", f"{pod.fn_ip}/{plen}", "dev", "eth0", ns=pod.fn)
+        sh("ip", "route", "add", "default", "via", d["bridge"]["fw_ip"], ns=pod.fn)
         self._veth(pod.fw, "eth2", self.tgw, f"p{idx}int", nics["fw"]["internal"]["mac"])
         sh("ip", "link", "set", f"p{idx}int", "master", "core-int", ns=self.tgw)
         self._veth(pod.fw, "eth3", self.inet, f"p{idx}pub", nics["fw"]["public"]["mac"])
@@ -311,27 +341,94 @@ class Lab:
         lines += [" exit-address-family", "exit"]
         self._start_frr(self.tgw, "\n".join(lines) + "\n")
 
+    def agent_argv(self, pod: Pod) -> list[str]:
+        """The agent's command line from the rendered unit and pod.env (so the lab runs the rendered
+        local-check cadence), with the lab's record source, record poll and vtysh."""
+        unit = pod.files["vpn"][AGENT_UNIT]
+        (line,) = [ln for ln in unit.splitlines() if ln.startswith("ExecStart=")]
+        env = dict(
+            ln.split("=", 1) for ln in pod.files["vpn"]["/etc/microseg/pod.env"].splitlines() if "=" in ln
+        )
+        argv = [re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], a) for a in shlex.split(line[10:])]
+        assert argv[:2] == ["/usr/bin/python3", "/usr/local/lib/microseg/health_agent.py"], argv
+        args = argv[2:]
+        for opt in ("--source", "--region", "--interval"):  # replaced below
+            i = args.index(opt)
+            del args[i : i + 2]
+        return [
+            sys.executable,
+            str(AGENT),
+            *args,
+            "--source",
+            f"file:{pod.health}",
+            "--interval",
+            str(RECORD_POLL_SECONDS),
+            "--vtysh",
+            f"vtysh -N {pod.vpn}",
+        ]
+
     def _start_pod_bgp(self, pod: Pod) -> None:
         self._start_frr(pod.vpn, pod.files["vpn"]["/etc/frr/frr.conf"])
         pod.health = self.workdir / f"{pod.key}.health.json"
         self.set_health(pod.key, True)
+        # In the vpn's namespace: the local check pings the fw and probes through it from there.
         pod.agent = subprocess.Popen(
-            [
-                sys.executable,
-                str(AGENT),
-                "--source",
-                f"file:{pod.health}",
-                "--asn",
-                str(pod.data["asn"]["pods"]),
-                "--interval",
-                "0.5",
-                "--vtysh",
-                f"vtysh -N {pod.vpn}",
-            ],
+            ["ip", "netns", "exec", pod.vpn, *self.agent_argv(pod)],
             stdout=(self.workdir / f"{pod.key}.agent.log").open("wb"),
             stderr=subprocess.STDOUT,
         )
         self.procs.append(pod.agent)
+
+    # --- the health-check Lambda, run for real in each pod's bridge subnet ----------------------
+    def start_health_checks(self, interval: float = 1.0, **env: str) -> None:
+        """Run modules/pod-health's check code in each pod's `fn` namespace every `interval` s, writing
+        the pod's record (the file the agent reads) and its metrics (a JSON-lines file)."""
+        for pod in self.pods.values():
+            targets = {t: {"host": w.ip, "port": 443} for t, w in sorted(self.workloads.items())}
+            cfg = {
+                "POD": pod.key,
+                "HEALTH_PARAMETER": str(pod.health),
+                "INTERNET_URL": f"https://{INTERNET_SERVER}/",
+                "EXPECTED_PUBLIC_IP": pod.public_ip,  # no IGW in the lab: the fw's public ENI address
+                "WORKLOAD_PROBES": json.dumps(targets),
+                # An address the fw must drop from the bridge subnet, answered if it were let through.
+                "DENIED_PROBE": json.dumps({"host": self.workloads["payments"].ip, "port": 22}),
+                "TIMEOUT_SECONDS": "0.5",
+                **env,
+            }
+            pod.checker = subprocess.Popen(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    pod.fn,
+                    sys.executable,
+                    str(HERE / "health_runner.py"),
+                    json.dumps(cfg),
+                    str(self.metrics_file(pod.key)),
+                    str(interval),
+                ],
+                stdout=(self.workdir / f"{pod.key}.checks.log").open("ab"),
+                stderr=subprocess.STDOUT,
+            )
+            self.procs.append(pod.checker)
+
+    def stop_health_checks(self) -> None:
+        for pod in self.pods.values():
+            if pod.checker is not None:
+                pod.checker.terminate()
+                pod.checker.wait(timeout=10)
+                pod.checker = None
+
+    def metrics_file(self, pod: str) -> Path:
+        return self.workdir / f"{pod}.metrics.jsonl"
+
+    def metrics(self, pod: str) -> list[dict[str, Any]]:
+        path = self.metrics_file(pod)
+        return [json.loads(ln) for ln in path.read_text().splitlines()] if path.exists() else []
+
+    def record(self, pod: str) -> dict[str, Any]:
+        return dict(json.loads(self.pods[pod].health.read_text()))
 
     def wait_converged(self, pods: int, timeout: float = 60) -> float:
         """Until `pods` pods are in the TGW's ECMP set and every vpn has the routes back to the workloads."""
@@ -428,29 +525,34 @@ class Lab:
         return out
 
     def observed(self, pod: str) -> dict[str, set[tuple[str, int]]]:
-        """Flows (workload address, port) seen entering from the TGW and replies seen leaving to it."""
+        """Flows (workload address, port) seen entering from the TGW ("in") and replies seen leaving to
+        it ("out"; "tgw1"/"tgw2": on that tunnel)."""
         doc = json.loads(sh("nft", "-j", "list", "table", "ip", "observe", ns=self.pods[pod].vpn))
-        out: dict[str, set[tuple[str, int]]] = {"in": set(), "out": set()}
+        names = {"flows_in": "in", "replies_out": "out", "replies_tgw1": "tgw1", "replies_tgw2": "tgw2"}
+        out: dict[str, set[tuple[str, int]]] = {k: set() for k in names.values()}
         for item in doc["nftables"]:
             s = item.get("set")
-            if s and s["name"] in ("flows_in", "replies_out"):
+            if s and s["name"] in names:
                 for e in s.get("elem", []):
                     val = e["elem"]["val"] if isinstance(e, dict) and "elem" in e else e
                     addr, port = val["concat"]
-                    out["in" if s["name"] == "flows_in" else "out"].add((addr, int(port)))
+                    out[names[s["name"]]].add((addr, int(port)))
         return out
 
     def reset_observed(self) -> None:
         for p in self.pods.values():
-            sh("nft", "flush", "set", "ip", "observe", "flows_in", ns=p.vpn)
-            sh("nft", "flush", "set", "ip", "observe", "replies_out", ns=p.vpn)
+            for name in ("flows_in", "replies_out", "replies_tgw1", "replies_tgw2"):
+                sh("nft", "flush", "set", "ip", "observe", name, ns=p.vpn)
 
-    def pin_ports(self, src: str, dst: str, ports: list[int]) -> dict[str, tuple[int, int]]:
-        """For each pod, a (server port, client port) whose flow the TGW's ECMP hash puts on that pod.
+    def pin_flows(self, src: str, dst: str, ports: list[int]) -> dict[tuple[str, str], tuple[int, int]]:
+        """For each (pod, reply tunnel), one (server port, client port) whose flow the TGW hashes onto
+        that pod and whose replies the pod's vpn hashes onto that tunnel; each server port used once.
 
-        Measured, not predicted: a probe server on the ports answers with the SNAT address it sees.
+        Measured: the probe server answers with the SNAT address (the pod), the vpn's observe sets
+        record the tunnel each SYN-ACK left on.
         """
-        where = self.pod_by_address()
+        where, src_ip = self.pod_by_address(), self.workloads[src].ip
+        wanted = {(p, t) for p in self.pods for t in ("tgw1", "tgw2")}
         server = subprocess.Popen(
             [
                 "ip",
@@ -466,21 +568,73 @@ class Lab:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
+        found: dict[tuple[str, str], tuple[int, int]] = {}
         try:
             assert server.stdout is not None
             server.stdout.readline()
-            found: dict[str, tuple[int, int]] = {}
             for i, port in enumerate(ports):
-                sports = list(range(20000 + 100 * i, 20016 + 100 * i))  # outside the ephemeral range
-                for r in self.connect(src, dst, port, len(sports), sports=sports):
+                sports = list(range(21000 + 100 * i, 21064 + 100 * i))
+                self.reset_observed()
+                results = self.connect(src, dst, port, len(sports), sports=sports)
+                seen = {k: self.observed(k) for k in self.pods}
+                for r in results:
                     pod = where.get(str(r["peer"]))
-                    if pod and pod not in found:
-                        found[pod] = (port, int(r["sport"]))
+                    if pod is None:
+                        continue
+                    tun = next((t for t in ("tgw1", "tgw2") if (src_ip, r["sport"]) in seen[pod][t]), None)
+                    if tun and (pod, tun) in wanted - set(found):
+                        found[(pod, tun)] = (port, int(r["sport"]))
                         break
             return found
         finally:
             server.kill()
             server.wait()
+
+    def iperf(
+        self, pinned: dict[tuple[str, str], tuple[int, int]], seconds: int, reverse: bool
+    ) -> dict[str, float]:
+        """Run one iperf3 per pinned flow at once; Mbit/s received per pod (sum of its flows)."""
+        servers = [
+            subprocess.Popen(
+                ["ip", "netns", "exec", self.inet, "iperf3", "-s", "-p", str(port), "-1"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for port, _ in pinned.values()
+        ]
+        self.procs.extend(servers)
+        time.sleep(0.5)
+        procs = {}
+        for key, (port, cport) in pinned.items():
+            argv = ["iperf3", "-c", INTERNET_SERVER, "-p", str(port), "--cport", str(cport)]
+            argv += ["-t", str(seconds), "-O", "1", "-J", *(["-R"] if reverse else [])]
+            procs[key] = subprocess.Popen(
+                ["ip", "netns", "exec", self.workloads["orders"].ns, *argv],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        out: dict[str, float] = {}
+        for (pod, tunnel), p in procs.items():
+            stdout, stderr = p.communicate(timeout=seconds + 30)
+            doc = json.loads(stdout)
+            assert "error" not in doc, f"{pod} {tunnel}: iperf3: {doc.get('error')} {stderr}"
+            out[pod] = out.get(pod, 0.0) + doc["end"]["sum_received"]["bits_per_second"] / 1e6
+        for srv in servers:
+            srv.wait(timeout=10)
+        return out
+
+    def tunnel_tx_bytes(self, pod: str) -> dict[str, int]:
+        links = json.loads(sh("ip", "-j", "-s", "link", "show", ns=self.pods[pod].vpn))
+        return {
+            ln["ifname"]: int(ln["stats64"]["tx"]["bytes"])
+            for ln in links
+            if ln["ifname"] in ("tgw1", "tgw2")
+        }
+
+    def qos_class(self, workload: str) -> str:
+        """The workload's HTB class on the vpn (microseg-qos numbers them 0x10 + sorted index)."""
+        return f"1:{sorted(self.tfvars['workloads']).index(workload) + 16:x}"
 
     def tc_class_bytes(self, pod: str, dev: str = "bridge") -> dict[str, int]:
         # Text, not -j: this iproute2 prints no JSON for htb class stats.
@@ -509,10 +663,14 @@ OBSERVE_NFT = """\
 table ip observe {
   set flows_in { type ipv4_addr . inet_service; flags dynamic; size 65535; }
   set replies_out { type ipv4_addr . inet_service; flags dynamic; size 65535; }
+  set replies_tgw1 { type ipv4_addr . inet_service; flags dynamic; size 65535; }
+  set replies_tgw2 { type ipv4_addr . inet_service; flags dynamic; size 65535; }
   chain seen {
     type filter hook forward priority 10; policy accept;
     iifname "tgw*" tcp flags & (syn | ack) == syn add @flows_in { ip saddr . tcp sport }
     oifname "tgw*" tcp flags & (syn | ack) == syn | ack add @replies_out { ip daddr . tcp dport }
+    oifname "tgw1" tcp flags & (syn | ack) == syn | ack add @replies_tgw1 { ip daddr . tcp dport }
+    oifname "tgw2" tcp flags & (syn | ack) == syn | ack add @replies_tgw2 { ip daddr . tcp dport }
   }
 }
 """

@@ -6,7 +6,7 @@ Run as root: `pytest -m lab tests/lab`.
 
 from __future__ import annotations
 
-import json
+import ipaddress
 import os
 import re
 import subprocess
@@ -23,6 +23,8 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 HOLD_TIME = 30  # the rendered frr.conf's `timers bgp 10 30`
 FLOWS = 96
 QOS_TOLERANCE = 0.15
+QOS_PORTS = [5201, 5202, 5203, 5204, 5205, 5206]  # flows.csv CHG-1003: orders -> internet tcp/5201-5206
+WITHDRAW_WITHIN = 10.0  # a broken fw leaves ECMP within this, with the module's default intervals
 
 
 def _lab_possible() -> str | None:
@@ -107,61 +109,46 @@ def test_unapproved_flow_is_dropped_and_logged(lab: netlab.Lab) -> None:
     assert all(r["peer"] for r in lab.connect("orders", dst, 443, 6))
 
 
-def _iperf(lab: netlab.Lab, pod_ports: dict[str, tuple[int, int]], seconds: int) -> dict[str, float]:
-    procs = {}
-    for pod, (port, cport) in pod_ports.items():
-        procs[pod] = subprocess.Popen(
-            [
-                "ip",
-                "netns",
-                "exec",
-                lab.workloads["orders"].ns,
-                "iperf3",
-                "-c",
-                netlab.INTERNET_SERVER,
-                "-p",
-                str(port),
-                "--cport",
-                str(cport),
-                "-t",
-                str(seconds),
-                "-O",
-                "1",
-                "-J",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-    out = {}
-    for pod, p in procs.items():
-        stdout, stderr = p.communicate(timeout=seconds + 30)
-        doc = json.loads(stdout)
-        assert "error" not in doc, f"{pod}: iperf3: {doc.get('error')} {stderr}"
-        out[pod] = doc["end"]["sum_received"]["bits_per_second"] / 1e6
-    return out
+def test_replies_leave_on_both_tunnels_of_every_pod(lab: netlab.Lab) -> None:
+    lab.reset_observed()
+    carried = _by_pod(lab, lab.connect("orders", lab.workloads["payments"].ip, 443, FLOWS))
+    src = lab.workloads["orders"].ip
+    for pod in lab.pods:
+        seen = lab.observed(pod)
+        mine = {(src, port) for port, p in carried.items() if p == pod}
+        on = {t: len(mine & seen[t]) for t in ("tgw1", "tgw2")}
+        assert on["tgw1"] + on["tgw2"] == len(mine), f"{pod}: replies not seen on a tunnel: {on}"
+        # ~1/2 each; with ~32 flows per pod all on one tunnel has probability 2**-31.
+        assert on["tgw1"] and on["tgw2"], f"{pod}: replies used one tunnel only: {on}"
 
 
-def test_qos_caps_a_workload_on_each_pod(lab: netlab.Lab) -> None:
+def test_qos_caps_a_workload_per_pod_in_both_directions_over_both_tunnels(lab: netlab.Lab) -> None:
+    """Two flows per pod, whose replies leave on different tunnels: together they get the workload's
+    per-pod rate (±15 %), sending (shaped leaving the bridge) and receiving (shaped entering it)."""
     rate = lab.tfvars["workloads"]["orders"]["qos_mbps_per_pod"]
-    ports = [5201, 5202, 5203]
-    pinned = lab.pin_ports("orders", netlab.INTERNET_SERVER, ports)
-    assert set(pinned) == set(lab.pods), pinned
-    servers = [
-        subprocess.Popen(
-            ["ip", "netns", "exec", lab.inet, "iperf3", "-s", "-p", str(p), "-1"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for p in ports
-    ]
-    lab.procs.extend(servers)
-    time.sleep(0.5)
-    measured = _iperf(lab, pinned, seconds=5)
-    for pod, mbps in measured.items():
-        assert abs(mbps - rate) <= QOS_TOLERANCE * rate, f"{pod}: {mbps:.1f} Mbit/s, QoS {rate} Mbit/s"
-        # The workload's class on that pod's vpn carried it (not the unshaped default class).
-        assert lab.tc_class_bytes(pod)["1:10"] > 1_000_000
+    pinned = qos_flows(lab)
+    for direction in ("send", "receive"):
+        before = {p: lab.tunnel_tx_bytes(p) for p in lab.pods}
+        measured = lab.iperf(pinned, seconds=5, reverse=direction == "receive")
+        for pod, mbps in measured.items():
+            assert abs(mbps - rate) <= QOS_TOLERANCE * rate, (
+                f"{pod} {direction}: {mbps:.1f} Mbit/s for two flows, QoS {rate} Mbit/s"
+            )
+        if direction == "receive":  # what a workload receives left this pod on both tunnels
+            for pod in lab.pods:
+                sent = {t: lab.tunnel_tx_bytes(pod)[t] - before[pod][t] for t in ("tgw1", "tgw2")}
+                assert min(sent.values()) > 1_000_000, f"{pod}: bytes per tunnel {sent}"
+    # The workload's classes on the vpns counted it (not the unshaped default class), both ways.
+    cls = lab.qos_class("orders")
+    for pod in lab.pods:
+        assert lab.tc_class_bytes(pod, "bridge")[cls] > 1_000_000
+        assert lab.tc_class_bytes(pod, "ifb-bridge")[cls] > 1_000_000
+
+
+def qos_flows(lab: netlab.Lab) -> dict[tuple[str, str], tuple[int, int]]:
+    pinned = lab.pin_flows("orders", netlab.INTERNET_SERVER, QOS_PORTS)
+    assert set(pinned) == {(p, t) for p in lab.pods for t in ("tgw1", "tgw2")}, pinned
+    return pinned
 
 
 def test_unhealthy_pod_is_withdrawn_and_restored(lab: netlab.Lab) -> None:
@@ -180,3 +167,95 @@ def test_unhealthy_pod_is_withdrawn_and_restored(lab: netlab.Lab) -> None:
     carried = _by_pod(lab, lab.connect("orders", lab.workloads["payments"].ip, 443, 64))
     assert victim in set(carried.values()), "restored pod receives no new flows"
     assert time.monotonic() - start < 120
+
+
+# --- health by blast radius (docs/health.md) -----------------------------------------------------
+
+
+def test_internet_outage_withdraws_no_pod_and_east_west_keeps_flowing(lab: netlab.Lab) -> None:
+    """The Lambda's real check code runs in every pod's bridge subnet; the internet stand-in goes
+    down: every pod reports the shared failure (metric), none withdraws, east-west still works."""
+    lab.start_health_checks(interval=1.0)
+    try:
+        lab.wait_for(
+            "every record written by the checks",
+            lambda: all("checked_at" in lab.record(p) for p in lab.pods),
+            20,
+        )
+        assert all(lab.record(p)["status"] == "healthy" for p in lab.pods), {
+            p: lab.record(p) for p in lab.pods
+        }
+        sh_inet_link("down", lab)
+        try:
+            # Long enough for two failing runs (the threshold) and the agents' next reads, twice over.
+            deadline = time.monotonic() + 8
+            while time.monotonic() < deadline:
+                assert lab.pods_in_ecmp() == set(lab.pods), "a pod withdrew for a shared failure"
+                time.sleep(0.2)
+            for pod in lab.pods:
+                rec = lab.record(pod)
+                assert rec["status"] == "healthy" and rec["faults"] == [], (pod, rec)
+                assert rec["shared_failures"] == ["internet"], (pod, rec)
+                assert lab.metrics(pod)[-1]["SharedDependencyFailures"] == 1.0, pod  # the alarm's metric
+            carried = _by_pod(lab, lab.connect("orders", lab.workloads["payments"].ip, 443, 48))
+            assert set(carried.values()) == set(lab.pods)
+            failed = [
+                r for r in lab.connect("orders", netlab.INTERNET_SERVER, 443, 3, timeout=1.0) if r["peer"]
+            ]
+            assert not failed, "the internet stand-in was not down"
+        finally:
+            sh_inet_link("up", lab)
+        lab.wait_for(
+            "the shared failure to clear",
+            lambda: all(lab.record(p)["shared_failures"] == [] for p in lab.pods),
+            20,
+        )
+    finally:
+        lab.stop_health_checks()
+
+
+def sh_inet_link(state: str, lab: netlab.Lab) -> None:
+    netlab.sh("ip", "link", "set", "pub", state, ns=lab.inet)
+
+
+def test_broken_fw_withdraws_only_its_pod_within_ten_seconds(lab: netlab.Lab) -> None:
+    """The fw of pod-03 stops forwarding (it still answers ping). Nothing but the vpn's own check
+    sees it before the next Lambda run: the rendered cadence (2 s, 2 failures) must withdraw it."""
+    victim = "pod-03"
+    lab.wait_converged(len(lab.pods))
+    netlab.sh("sysctl", "-q", "-w", "net.ipv4.ip_forward=0", ns=lab.pods[victim].fw)
+    start = time.monotonic()
+    try:
+        took = lab.wait_for("withdrawal", lambda: victim not in lab.pods_in_ecmp(), 30, interval=0.05)
+        assert took < WITHDRAW_WITHIN, f"{victim} withdrawn after {took:.1f} s"
+        time.sleep(1.0)
+        assert lab.pods_in_ecmp() == set(lab.pods) - {victim}, "another pod withdrew"
+        carried = _by_pod(lab, lab.connect("orders", lab.workloads["payments"].ip, 443, 32))
+        assert victim not in set(carried.values())
+        assert "local check: fw does not forward" in (lab.workdir / f"{victim}.agent.log").read_text()
+    finally:
+        netlab.sh("sysctl", "-q", "-w", "net.ipv4.ip_forward=1", ns=lab.pods[victim].fw)
+    lab.wait_converged(len(lab.pods), timeout=HOLD_TIME)
+    assert time.monotonic() - start < 60
+
+
+# --- brownfield: a workload pinned outside the supernet ------------------------------------------
+
+
+def test_workload_pinned_outside_the_supernet_reaches_and_is_reached_through_the_pods(
+    lab: netlab.Lab,
+) -> None:
+    ledger = lab.workloads["ledger"]
+    supernet = ipaddress.ip_network(lab.tfvars["workload_supernet"])
+    assert not ipaddress.ip_network(ledger.cidr).subnet_of(supernet)  # type: ignore[arg-type]
+    lab.serve(ledger.ns, "0.0.0.0", [443])
+    lab.reset_observed()
+    # Reached: orders -> ledger tcp/443 (CHG-1008), through every pod, replies back the same pod.
+    inbound = _by_pod(lab, lab.connect("orders", ledger.ip, 443, 48))
+    assert set(inbound.values()) == set(lab.pods)
+    _assert_symmetric(lab, lab.workloads["orders"].ip, inbound)
+    # Reaches: ledger -> payments tcp/443 (CHG-1009).
+    lab.reset_observed()
+    outbound = _by_pod(lab, lab.connect("ledger", lab.workloads["payments"].ip, 443, 48))
+    assert set(outbound.values()) == set(lab.pods)
+    _assert_symmetric(lab, ledger.ip, outbound)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tfharness import TfRoot, TofuError, assert_inventory, plan_summary
+from tfharness import CLIS, TfRoot, TofuError, assert_inventory, plan_summary
 
 HERE = Path(__file__).parent
 EXAMPLE = "examples/core-vpc"
@@ -42,8 +42,9 @@ MODULE_VARS = {
 
 
 @pytest.mark.plan
-def test_plan_matches_inventory(tfroot, aws_env) -> None:
-    plan = tfroot(EXAMPLE, aws_env).plan()
+@pytest.mark.parametrize("cli", CLIS)
+def test_plan_matches_inventory(tfroot, aws_env, cli) -> None:
+    plan = tfroot(EXAMPLE, aws_env, cli).plan()
     assert_inventory(plan_summary(plan), HERE / "inventories" / "core_vpc.yaml")
 
 

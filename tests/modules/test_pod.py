@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tfharness import TfRoot, TofuError, assert_inventory, plan_summary
+from tfharness import CLIS, TfRoot, TofuError, assert_inventory, plan_summary
 
 HERE = Path(__file__).parent
 EXAMPLE = "examples/pod"
@@ -45,8 +45,9 @@ def _after(plan: dict, prefix: str = "") -> dict[str, dict]:
 
 
 @pytest.mark.plan
-def test_plan_matches_inventory(tfroot, aws_env) -> None:
-    plan = tfroot(EXAMPLE, aws_env).plan(VARS)
+@pytest.mark.parametrize("cli", CLIS)
+def test_plan_matches_inventory(tfroot, aws_env, cli) -> None:
+    plan = tfroot(EXAMPLE, aws_env, cli).plan(VARS)
     assert_inventory(plan_summary(plan), HERE / "inventories" / "pod.yaml")
 
 
@@ -214,6 +215,26 @@ def test_module_routing_can_be_left_to_the_transit_gateway_module(tfroot, aws_en
     after = _after(plan)
     assert not [a for a in after if "transit_gateway_route_table_" in a or a.startswith("aws_route.")]
     assert "aws_vpn_connection.this" in after
+
+
+@pytest.mark.plan
+def test_module_carries_workload_cidrs_pinned_outside_the_supernet(tfroot, aws_env) -> None:
+    """A brownfield CIDR outside the supernet is a workload range everywhere the supernet is."""
+    workloads = {
+        "payments": {"cidr": "10.64.0.0/20", "qos_mbps_per_pod": 250},
+        "legacy-ledger": {"cidr": "10.32.0.0/22", "qos_mbps_per_pod": 50},
+    }
+    plan = tfroot(MODULE, aws_env).plan(_module_vars(workloads=workloads))
+    after = _after(plan)
+    expected = ["10.64.0.0/10", "10.32.0.0/22"]
+    assert plan["planned_values"]["outputs"]["workload_cidrs"]["value"] == expected
+    bridge_in = [set(r["cidr_blocks"]) for r in after["aws_security_group.fw_bridge"]["ingress"]]
+    assert set(expected) in bridge_in
+    internal_out = [set(r["cidr_blocks"]) for r in after["aws_security_group.fw_internal"]["egress"]]
+    assert set(expected) in internal_out
+    data = plan["output_changes"]["template_data"]["after"]
+    assert data["workload_cidrs"] == expected
+    assert data["fast_check"] == {"interval_seconds": 2, "failures": 2}
 
 
 # --- apply --------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tfharness import REPO, TfRoot, TofuError, assert_inventory, plan_summary
+from tfharness import CLIS, REPO, TfRoot, TofuError, assert_inventory, plan_summary
 
 HERE = Path(__file__).parent
 EXAMPLE = "examples/pod-health"
@@ -42,8 +42,9 @@ def _after(plan: dict, prefix: str = "") -> dict[str, dict]:
 
 
 @pytest.mark.plan
-def test_plan_matches_inventory(tfroot, aws_env, lambda_zip) -> None:
-    plan = tfroot(EXAMPLE, aws_env).plan({"lambda_zip_path": lambda_zip})
+@pytest.mark.parametrize("cli", CLIS)
+def test_plan_matches_inventory(tfroot, aws_env, lambda_zip, cli) -> None:
+    plan = tfroot(EXAMPLE, aws_env, cli).plan({"lambda_zip_path": lambda_zip})
     assert_inventory(plan_summary(plan), HERE / "inventories" / "pod_health.yaml")
 
 
@@ -169,6 +170,21 @@ def test_apply_pod_health_replan_destroy(tfroot, sandbox, lambda_zip) -> None:
             assert a["TreatMissingData"] == "breaching"  # a check that stopped reporting alarms too
             assert a["AlarmActions"] == [out["alarm_topic_arn"]]
             assert alarms[f"microseg-{pod}-health-check-errors"]["MetricName"] == "Errors"
+            # The record going stale (the function stopped writing it) alarms on its own.
+            stale = alarms[f"microseg-{pod}-health-record-stale"]
+            assert (stale["MetricName"], stale["Dimensions"]) == (
+                "RecordWritten",
+                [{"Name": "Pod", "Value": pod}],
+            )
+            assert stale["TreatMissingData"] == "breaching" and stale["AlarmActions"] == [
+                out["alarm_topic_arn"]
+            ]
+        # One fleet-wide alarm for shared dependencies (the internet probe): no Pod dimension.
+        (shared,) = cw.describe_alarms(AlarmNames=["microseg-health-shared-dependency"])["MetricAlarms"]
+        assert (shared["MetricName"], shared.get("Dimensions", [])) == ("SharedDependencyFailures", [])
+        assert shared["TreatMissingData"] == "notBreaching" and shared["AlarmActions"] == [
+            out["alarm_topic_arn"]
+        ]
 
         logs = sandbox.client("logs")
         for fn_name in out["function_names"].values():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tfharness import TfRoot, assert_inventory, plan_summary
+from tfharness import CLIS, TfRoot, assert_inventory, plan_summary
 
 HERE = Path(__file__).parent
 EXAMPLE = "examples/transit-gateway"
@@ -50,8 +50,9 @@ def _after(plan: dict) -> dict[str, dict]:
 
 
 @pytest.mark.plan
-def test_plan_matches_inventory(tfroot, aws_env) -> None:
-    plan = tfroot(EXAMPLE, aws_env).plan()
+@pytest.mark.parametrize("cli", CLIS)
+def test_plan_matches_inventory(tfroot, aws_env, cli) -> None:
+    plan = tfroot(EXAMPLE, aws_env, cli).plan()
     assert_inventory(plan_summary(plan), HERE / "inventories" / "transit_gateway.yaml")
 
 

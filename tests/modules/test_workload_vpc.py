@@ -6,7 +6,7 @@ import ipaddress
 from pathlib import Path
 
 import pytest
-from tfharness import TfRoot, TofuError, assert_inventory, plan_summary
+from tfharness import CLIS, TfRoot, TofuError, assert_inventory, plan_summary
 
 HERE = Path(__file__).parent
 EXAMPLE = "examples/workload-vpc"
@@ -26,8 +26,9 @@ def _changes(plan: dict, address_prefix: str = "") -> dict[str, dict]:
 
 
 @pytest.mark.plan
-def test_plan_matches_inventory(tfroot, aws_env) -> None:
-    plan = tfroot(EXAMPLE, aws_env).plan()
+@pytest.mark.parametrize("cli", CLIS)
+def test_plan_matches_inventory(tfroot, aws_env, cli) -> None:
+    plan = tfroot(EXAMPLE, aws_env, cli).plan()
     assert_inventory(plan_summary(plan), HERE / "inventories" / "workload_vpc.yaml")
 
 

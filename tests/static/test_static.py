@@ -61,6 +61,23 @@ def test_validate_and_tflint(root: str, tmp_path: Path) -> None:
     assert lint.returncode == 0, f"tflint findings in {root}:\n{lint.stdout}{lint.stderr}"
 
 
+@pytest.mark.parametrize("root", MODULES + EXAMPLES)
+def test_validate_with_terraform(root: str, tmp_path: Path) -> None:
+    # Bank pipelines mostly run Terraform: every module and example must be valid for both CLIs.
+    result = TfRoot(REPO / root, tmp_path, cli="terraform").validate()
+    assert result["valid"], json.dumps(result["diagnostics"], indent=2)
+    warnings = [d for d in result["diagnostics"] if d["severity"] == "warning"]
+    assert not warnings, json.dumps(warnings, indent=2)
+
+
+def test_terraform_cli_is_the_pinned_build() -> None:
+    out = _run([os.environ.get("MICROSEG_TERRAFORM", "terraform"), "version", "-json"])
+    assert out.returncode == 0, out.stderr
+    version = json.loads(out.stdout)["terraform_version"]
+    pinned = re.search(r"^TERRAFORM_VERSION=(\S+)$", (REPO / "toolchain/versions.env").read_text(), re.M)
+    assert pinned and version == pinned[1], (version, pinned)
+
+
 def test_tflint_aws_ruleset_is_loaded(tmp_path: Path) -> None:
     # Guards against a silently missing plugin: an invalid instance type must be reported.
     (tmp_path / "main.tf").write_text(

@@ -125,6 +125,46 @@ def test_internet_failure_is_reported() -> None:
     assert not results["internet"].ok and "timed out" in results["internet"].detail
 
 
+# --- blast radius ---------------------------------------------------------------------------------
+
+
+def test_checks_are_scoped_by_blast_radius() -> None:
+    results = hc.evaluate(CFG, probes())
+    assert results["internet"].scope == hc.SHARED
+    assert {results[k].scope for k in ("denied", "workload:orders", "workload:payments")} == {hc.POD}
+
+
+def test_internet_outage_is_shared_and_does_not_fail_the_pod() -> None:
+    results = hc.evaluate(CFG, probes(internet=TimeoutError("timed out")))
+    assert hc.verdict(results, CFG) == (True, [], ["internet"])
+    # The wrong SNAT address is still the internet probe: shared, reported, not withdrawing.
+    assert hc.verdict(hc.evaluate(CFG, probes(internet="203.0.113.99")), CFG) == (True, [], ["internet"])
+
+
+def test_withdrawing_on_shared_failures_is_opt_in() -> None:
+    cfg = hc.Config.from_env({**ENV, "WITHDRAW_ON_SHARED_FAILURE": "true"})
+    assert cfg.withdraw_on_shared_failure and not CFG.withdraw_on_shared_failure
+    results = hc.evaluate(cfg, probes(internet=TimeoutError("timed out")))
+    assert hc.verdict(results, cfg) == (False, [], ["internet"])
+
+
+def test_a_pod_fault_fails_the_pod_whatever_the_shared_checks_say() -> None:
+    results = hc.evaluate(CFG, probes(workloads={("10.64.0.10", 443): "timeout"}))
+    assert hc.verdict(results, CFG) == (False, ["workload:payments"], [])
+    results = hc.evaluate(CFG, probes(denied="connected", internet=TimeoutError("x")))
+    assert hc.verdict(results, CFG) == (False, ["denied"], ["internet"])
+
+
+def test_unresolvable_denied_probe_is_a_shared_failure_not_a_pod_fault() -> None:
+    results = hc.evaluate(CFG, probes(denied="unresolved: [Errno -3] Temporary failure in name resolution"))
+    assert results["denied"].scope == hc.SHARED
+    assert hc.verdict(results, CFG) == (True, [], ["denied"])
+
+
+def test_tcp_connect_reports_an_unresolvable_name() -> None:
+    assert hc.tcp_connect("name.invalid", 80, 1).startswith("unresolved")
+
+
 def test_http_get_refuses_non_https() -> None:
     with pytest.raises(ValueError, match="https"):
         hc.http_get("http://checkip.amazonaws.com/", 1)
@@ -259,6 +299,49 @@ def test_healthy_pod_withdraws_after_two_failing_runs(aws) -> None:  # type: ign
         Statistics=["Sum"],
     )["Datapoints"]
     assert sum(d["Sum"] for d in failures) == 2.0
+
+
+def test_internet_outage_keeps_a_healthy_pod_and_raises_the_shared_metric(aws) -> None:  # type: ignore[no-untyped-def]
+    ssm, cw = aws
+    ssm.put_parameter(
+        Name=PARAM, Type="String", Overwrite=True, Value=json.dumps({"status": "healthy", "streak": 0})
+    )
+    down = probes(internet=TimeoutError("timed out"))
+    for _ in range(3):
+        result = hc.run(CFG, down, ssm, cw, NOW)
+        assert result["status"] == "healthy" and result["shared_failures"] == ["internet"]
+    doc = _param(ssm)
+    assert doc["status"] == "healthy" and doc["faults"] == [] and doc["shared_failures"] == ["internet"]
+    assert doc["checks"]["internet"] == {
+        "ok": False,
+        "scope": "shared",
+        "detail": doc["checks"]["internet"]["detail"],
+    }
+    assert _metric(cw, "SharedDependencyFailures") == (1.0, 1.0, 3.0)
+    assert _metric(cw, "PodFaults") == (0.0, 0.0, 3.0)
+    assert _metric(cw, "RecordWritten") == (1.0, 1.0, 3.0)
+    # The fleet-wide series (no Pod dimension) that the one shared-dependency alarm watches. (moto's
+    # statistics ignore the dimension filter, so the series is found with list_metrics.)
+    series = cw.list_metrics(Namespace="microseg/pods", MetricName="SharedDependencyFailures")["Metrics"]
+    assert {len(m.get("Dimensions", [])) for m in series} == {0, 1}
+
+
+def test_no_record_written_no_record_metric(aws) -> None:  # type: ignore[no-untyped-def]
+    """RecordWritten follows the write: a Lambda that cannot write its record sends no datapoint."""
+    ssm, cw = aws
+
+    class Broken:
+        exceptions = ssm.exceptions
+
+        def get_parameter(self, **kw):  # type: ignore[no-untyped-def]
+            return ssm.get_parameter(**kw)
+
+        def put_parameter(self, **kw):  # type: ignore[no-untyped-def]
+            raise RuntimeError("AccessDenied")
+
+    with pytest.raises(RuntimeError):
+        hc.run(CFG, probes(), Broken(), cw, NOW)
+    assert not cw.list_metrics(Namespace="microseg/pods", MetricName="RecordWritten")["Metrics"]
 
 
 def test_missing_parameter_is_created_unhealthy(aws) -> None:  # type: ignore[no-untyped-def]

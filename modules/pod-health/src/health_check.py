@@ -7,8 +7,17 @@ The bridge subnet's default route is the pod's fw, so every probe below crosses 
   a refusal also came back through the fw and the TGW);
 - denied: a TCP connect the fw policy must drop has to time out.
 
+Checks are judged by blast radius (docs/health.md). The workload and denied probes test the pod's
+own fw (scope "pod"): one failing makes this pod unhealthy. The internet probe depends on a service
+every pod shares (scope "shared"): when it fails on every pod the fault is not the pods', so by
+default it only raises the shared-dependency alarm and never withdraws a pod (opt in with
+WITHDRAW_ON_SHARED_FAILURE). A denied probe whose name does not resolve proves nothing about the
+fw (DNS is shared too) and counts as a shared failure, not a pod fault.
+
 The pod's state is written to its SSM parameter (read by the vpn's health agent, which advertises
-the pod's default route only while it is healthy) and to a CloudWatch metric (alarms, dashboard).
+the pod's default route only while it is healthy) and to CloudWatch metrics (alarms, dashboard):
+`Healthy`, `PodFaults`, `SharedDependencyFailures` (also without the Pod dimension: one fleet-wide
+alarm) and `RecordWritten` (missing = the record is going stale: the stale-record alarm).
 Hysteresis: the state flips only after `threshold` consecutive results the other way, so one lost
 probe does not pull a pod out of ECMP.
 
@@ -29,6 +38,8 @@ from typing import Any
 
 HEALTHY = "healthy"
 UNHEALTHY = "unhealthy"
+POD = "pod"  # a fault of this pod's fw: withdraws this pod
+SHARED = "shared"  # a dependency every pod shares: alarms, withdraws only when opted in
 # Standard-tier SSM parameters hold at most 4096 characters.
 MAX_PARAMETER_CHARS = 4096
 
@@ -37,6 +48,7 @@ MAX_PARAMETER_CHARS = 4096
 class ProbeResult:
     ok: bool
     detail: str
+    scope: str = POD
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,7 @@ class Config:
     timeout_seconds: float = 3.0
     healthy_threshold: int = 2
     unhealthy_threshold: int = 2
+    withdraw_on_shared_failure: bool = False
 
     @staticmethod
     def from_env(env: Mapping[str, str]) -> Config:
@@ -73,6 +86,7 @@ class Config:
             timeout_seconds=float(env.get("TIMEOUT_SECONDS", "3")),
             healthy_threshold=int(env.get("HEALTHY_THRESHOLD", "2")),
             unhealthy_threshold=int(env.get("UNHEALTHY_THRESHOLD", "2")),
+            withdraw_on_shared_failure=env.get("WITHDRAW_ON_SHARED_FAILURE", "false").lower() == "true",
         )
 
 
@@ -81,7 +95,8 @@ class Probes:
     """The network side, injectable so the logic is testable without a network."""
 
     http_get: Callable[[str, float], str]
-    tcp_connect: Callable[[str, int, float], str]  # "connected" | "refused" | "timeout" | "error: ..."
+    # "connected" | "refused" | "timeout" | "unresolved: ..." | "error: ..."
+    tcp_connect: Callable[[str, int, float], str]
 
 
 @dataclass
@@ -103,10 +118,12 @@ def evaluate(cfg: Config, probes: Probes) -> dict[str, ProbeResult]:
         try:
             body = probes.http_get(cfg.internet_url, cfg.timeout_seconds).strip()
         except Exception as exc:  # any failure to get an answer means no egress
-            return ProbeResult(False, f"GET {cfg.internet_url} failed: {exc}")
+            return ProbeResult(False, f"GET {cfg.internet_url} failed: {exc}", SHARED)
         if cfg.expected_public_ip and body != cfg.expected_public_ip:
-            return ProbeResult(False, f"egress address {body!r} is not the fw EIP {cfg.expected_public_ip}")
-        return ProbeResult(True, f"GET {cfg.internet_url} ok ({body[:64]})")
+            return ProbeResult(
+                False, f"egress address {body!r} is not the fw EIP {cfg.expected_public_ip}", SHARED
+            )
+        return ProbeResult(True, f"GET {cfg.internet_url} ok ({body[:64]})", SHARED)
 
     def workload(t: Target) -> ProbeResult:
         outcome = probes.tcp_connect(t.host, t.port, cfg.timeout_seconds)
@@ -115,7 +132,9 @@ def evaluate(cfg: Config, probes: Probes) -> dict[str, ProbeResult]:
 
     def denied(t: Target) -> ProbeResult:
         outcome = probes.tcp_connect(t.host, t.port, cfg.timeout_seconds)
-        return ProbeResult(outcome == "timeout", f"tcp {t.host}:{t.port} {outcome} (must be dropped)")
+        # No address, no packet: the fw was not tested, the (shared) name service failed.
+        scope = SHARED if outcome.startswith("unresolved") else POD
+        return ProbeResult(outcome == "timeout", f"tcp {t.host}:{t.port} {outcome} (must be dropped)", scope)
 
     jobs: dict[str, Callable[[], ProbeResult]] = {"internet": internet}
     for name, target in cfg.workload_probes.items():
@@ -149,12 +168,22 @@ def parse_parameter(value: str | None) -> State:
         return State()
 
 
+def verdict(results: Mapping[str, ProbeResult], cfg: Config) -> tuple[bool, list[str], list[str]]:
+    """(passed, pod faults, shared failures): passed unless a pod-scope check failed, or a shared one
+    did and the user opted in to withdrawing on shared failures."""
+    faults = sorted(k for k, r in results.items() if not r.ok and r.scope == POD)
+    shared = sorted(k for k, r in results.items() if not r.ok and r.scope == SHARED)
+    return not faults and not (shared and cfg.withdraw_on_shared_failure), faults, shared
+
+
 def render_parameter(state: State, results: Mapping[str, ProbeResult], now: datetime) -> str:
-    checks = {k: {"ok": r.ok, "detail": r.detail[:200]} for k, r in results.items()}
+    checks = {k: {"ok": r.ok, "scope": r.scope, "detail": r.detail[:200]} for k, r in results.items()}
     doc: dict[str, Any] = {
         "status": state.status,
         "streak": state.streak,
         "checked_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "faults": sorted(k for k, r in results.items() if not r.ok and r.scope == POD),
+        "shared_failures": sorted(k for k, r in results.items() if not r.ok and r.scope == SHARED),
         "checks": checks,
     }
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"))
@@ -176,7 +205,7 @@ def render_parameter(state: State, results: Mapping[str, ProbeResult], now: date
 
 def run(cfg: Config, probes: Probes, ssm: Any, cloudwatch: Any, now: datetime) -> dict[str, Any]:
     results = evaluate(cfg, probes)
-    passed = all(r.ok for r in results.values())
+    passed, faults, shared = verdict(results, cfg)
     try:
         current = ssm.get_parameter(Name=cfg.health_parameter)["Parameter"]["Value"]
     except ssm.exceptions.ParameterNotFound:
@@ -204,12 +233,32 @@ def run(cfg: Config, probes: Probes, ssm: Any, cloudwatch: Any, now: datetime) -
                 "Value": float(sum(not r.ok for r in results.values())),
                 "Unit": "Count",
             },
+            {
+                "MetricName": "PodFaults",
+                "Dimensions": dimensions,
+                "Value": float(len(faults)),
+                "Unit": "Count",
+            },
+            # Per pod, and once more without the dimension for the one fleet-wide alarm.
+            *(
+                {
+                    "MetricName": "SharedDependencyFailures",
+                    "Dimensions": d,
+                    "Value": float(len(shared)),
+                    "Unit": "Count",
+                }
+                for d in (dimensions, [])
+            ),
+            # Only after the record was written: no datapoint means the record goes stale.
+            {"MetricName": "RecordWritten", "Dimensions": dimensions, "Value": 1.0, "Unit": "Count"},
         ],
     )
     return {
         "pod": cfg.pod,
         "status": state.status,
         "passed": passed,
+        "faults": faults,
+        "shared_failures": shared,
         "checks": {k: r.ok for k, r in results.items()},
     }
 
@@ -230,6 +279,8 @@ def tcp_connect(host: str, port: int, timeout: float) -> str:
         return "refused"
     except TimeoutError:
         return "timeout"
+    except socket.gaierror as exc:
+        return f"unresolved: {exc}"
     except OSError as exc:
         return f"error: {exc}"
 

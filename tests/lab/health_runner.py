@@ -1,0 +1,79 @@
+"""The pod-health Lambda's code, run in the lab.
+
+    ip netns exec <pod fn namespace> python3 health_runner.py CFG_JSON METRICS INTERVAL
+
+Runs modules/pod-health/src/health_check.py's `run()` every INTERVAL seconds from the pod's bridge
+subnet (the namespace's default route is the fw, as the bridge route table makes it on AWS), with:
+- SSM: the health record is the file named by HEALTH_PARAMETER (the file the vpn's agent reads);
+- CloudWatch: each put_metric_data call is one JSON line in METRICS;
+- the internet probe: the lab has no TLS service, so "GET https://HOST/" reads the line the lab's
+  probe server answers with (the source address it sees: the fw's SNAT address, like checkip).
+Everything else (the TCP probes, the scopes, the hysteresis, the record format) is the Lambda's code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "modules" / "pod-health" / "src"))
+import health_check as hc  # the Lambda's own module, imported as its runtime does
+
+
+class FileSsm:
+    class exceptions:
+        class ParameterNotFound(Exception):
+            pass
+
+    def get_parameter(self, Name: str) -> dict[str, Any]:
+        try:
+            return {"Parameter": {"Value": Path(Name).read_text()}}
+        except FileNotFoundError as e:
+            raise self.exceptions.ParameterNotFound(Name) from e
+
+    def put_parameter(self, Name: str, Value: str, **_: Any) -> None:
+        tmp = Path(Name + ".tmp")
+        tmp.write_text(Value)
+        os.replace(tmp, Name)
+
+
+class FileCloudWatch:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def put_metric_data(self, Namespace: str, MetricData: list[dict[str, Any]]) -> None:
+        line = {"time": time.time(), **{m["MetricName"]: m["Value"] for m in MetricData if m["Dimensions"]}}
+        with self.path.open("a") as f:
+            f.write(json.dumps(line) + "\n")
+
+
+def lab_http_get(url: str, timeout: float) -> str:
+    host = urlparse(url).hostname or ""
+    with socket.create_connection((host, 443), timeout=timeout) as s:
+        s.settimeout(timeout)
+        return s.recv(256).decode()
+
+
+def main() -> int:
+    cfg = hc.Config.from_env(json.loads(sys.argv[1]))
+    metrics, interval = Path(sys.argv[2]), float(sys.argv[3])
+    probes = hc.Probes(lab_http_get, hc.tcp_connect)
+    ssm, cw = FileSsm(), FileCloudWatch(metrics)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    while True:
+        start = time.monotonic()
+        out = hc.run(cfg, probes, ssm, cw, datetime.now(UTC))
+        print(json.dumps(out), flush=True)
+        time.sleep(max(0.0, interval - (time.monotonic() - start)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

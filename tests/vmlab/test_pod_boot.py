@@ -1,0 +1,187 @@
+"""VM lab: a pod's two instances boot the user_data the real module rendered, as on AWS.
+
+examples/pod is applied on the moto sandbox; each instance's user_data is read back from the
+state (exactly what EC2 would hand to cloud-init) and booted in its own QEMU VM on the stock
+Debian 12 kernel with the pod image (scripts/vmimage.sh), through cloud-init NoCloud. The VMs' NICs
+carry the MACs of the module's ENIs; the public side has no route anywhere (as the pods' security
+groups and the missing mirror make it on AWS) except the emulated AWS endpoints. One secondary ENI
+of each instance is attached only once userspace is up and cloud-init is running (QMP device_add),
+as AWS attaches them after launch; then each instance reboots once.
+
+Lab-only settings travel as NoCloud vendor-data, never in the user_data: the stand-in for the
+interface endpoints' private DNS and Amazon's CA, and the keys the instance profile would give
+(tests/vmlab/endpoints.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import time
+from typing import Any
+
+import endpoints
+import pytest
+from conftest import _free_port, moto_env
+from vm import VM, Image, Nic, accel, seed_iso
+
+pytestmark = pytest.mark.vmlab
+EXAMPLE = "examples/pod"
+POD = 'module.pod["pod-01"]'
+# Emulator difference: moto has no Debian AMI parameter (see tests/modules/test_pod.py).
+AMI = "ami-04681a1dbd79675a5"
+# What each instance's ENIs are called in the module, by device index; the one marked late is
+# hot-plugged after boot.
+ENIS = {"vpn": ["vpn-public", "vpn-bridge"], "fw": ["fw-management", "fw-bridge", "fw-internal", "fw-public"]}
+LATE = {"vpn": "vpn-bridge", "fw": "fw-internal"}
+# The guest reaches the emulated AWS endpoints at this address only (slirp guestfwd, restrict=on).
+AWS_API = "10.0.2.100"
+
+
+def _resources(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+
+    def walk(mod: dict[str, Any]) -> None:
+        for r in mod.get("resources", []):
+            out[r["address"]] = r["values"]
+        for child in mod.get("child_modules", []):
+            walk(child)
+
+    walk(state["values"]["root_module"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def pod(moto_server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """examples/pod applied on moto: each role's user_data and ENI MACs, from the state."""
+    from tfharness import REPO, TfRoot
+
+    moto_server.reset()
+    env = moto_env(moto_server.endpoint)
+    tf = TfRoot(REPO / EXAMPLE, tmp_path_factory.mktemp("vmlab-pod"), env)
+    tf.apply({"ami_id": AMI})
+    res = _resources(tf.state())
+    roles = {}
+    for role, enis in ENIS.items():
+        inst = res[f'{POD}.aws_instance.this["{role}"]']
+        roles[role] = {
+            "user_data": base64.b64decode(inst["user_data_base64"]),
+            "macs": [res[f'{POD}.aws_network_interface.this["{k}"]']["mac_address"] for k in enis],
+        }
+    return {"roles": roles, "port": moto_server.endpoint.rsplit(":", 1)[1], "region": env["AWS_REGION"]}
+
+
+@pytest.fixture(scope="module")
+def booted(pod, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Both instances started together, sharing the bridge segment; yields {role: (VM, times)}."""
+    image = Image.current()
+    work = tmp_path_factory.mktemp("vmlab-boot")
+    eps = endpoints.start(work / "endpoints", pod["region"], int(pod["port"]), _free_port(), AWS_API)
+    mode = accel(image, work)
+    vms: dict[str, VM] = {}
+    # Device 0 (the primary ENI: DHCP, the default route, the AWS endpoints) is QEMU user networking;
+    # every other ENI is on one L2 segment per subnet (a multicast group port each), shared by both VMs.
+    # Ports free now, so that two runs on one machine never share a segment.
+    segment = {sub: _free_port() for sub in ("bridge", "internal", "public")}
+    for role, spec in pod["roles"].items():
+        nics = []
+        for i, (key, mac) in enumerate(zip(ENIS[role], spec["macs"], strict=True)):
+            if i == 0:
+                nics.append(Nic(mac, user=True, guestfwd=((f"{AWS_API}:443", eps.tls_port),)))
+            else:
+                nics.append(Nic(mac, segment=segment[key.split("-", 1)[1]]))
+        seed = seed_iso(work / f"{role}-seed.iso", f"i-lab-{role}", spec["user_data"], eps.vendor_data())
+        late = ENIS[role].index(LATE[role])
+        vm = VM(
+            f"pod-01-{role}",
+            image,
+            work,
+            accel=mode,
+            nics=[n for i, n in enumerate(nics) if i != late],
+            seed=seed,
+        )
+        vm.late_nic = nics[late]  # type: ignore[attr-defined]
+        vms[role] = vm
+    times: dict[str, dict[str, float]] = {r: {} for r in vms}
+    try:
+        start = time.monotonic()
+        for vm in vms.values():
+            vm.start()
+        for vm in vms.values():
+            vm.wait_agent(timeout=600)
+        # Userspace is up and cloud-init is running: now the secondary ENI arrives.
+        time.sleep(10)
+        for vm in vms.values():
+            vm.hotplug_nic(vm.late_nic)  # type: ignore[attr-defined]
+        for role, vm in vms.items():
+            vm.sh("cloud-init status --wait >/dev/null || true", timeout=900)
+            times[role]["first_boot_s"] = time.monotonic() - start
+        yield vms, times
+    finally:
+        for vm in vms.values():
+            vm.stop()
+        eps.stop()
+
+
+def _cloud_init(vm: VM) -> dict[str, Any]:
+    return json.loads(vm.sh("cloud-init status --format json", check=False).stdout or "{}")
+
+
+@pytest.mark.parametrize("role", ["vpn", "fw"])
+def test_user_data_is_the_module_rendering(pod, role: str) -> None:
+    # The seed carries the bytes EC2 would hand over: gzip, decompressing to #cloud-config.
+    text = gzip.decompress(pod["roles"][role]["user_data"]).decode()
+    assert text.startswith("#cloud-config")
+
+
+@pytest.mark.parametrize("role", ["vpn", "fw"])
+def test_first_boot_completes_without_errors(booted, role: str) -> None:
+    vms, _ = booted
+    vm = vms[role]
+    status = _cloud_init(vm)
+    log = vm.sh("grep -E 'WARNING|ERROR|Traceback' /var/log/cloud-init.log | tail -40", check=False).stdout
+    assert status.get("status") == "done" and not status.get("errors"), (status.get("errors"), log)
+    cycles = vm.sh("journalctl -b --no-pager | grep -i 'ordering cycle' || true").stdout
+    assert not cycles, cycles
+    failed = vm.sh("systemctl --failed --no-legend --plain | grep microseg || true").stdout
+    assert not failed, failed
+
+
+def test_late_enis_are_named_and_addressed(booted) -> None:
+    vms, _ = booted
+    # The fw's internal ENI and the vpn's bridge ENI arrived 20 s after boot; both are up under
+    # their role name with the module's address.
+    links = vms["fw"].sh("ip -o -4 addr show").stdout
+    assert " internal " in links, links
+    links = vms["vpn"].sh("ip -o -4 addr show").stdout
+    assert " bridge " in links and "10.0.8.5/28" in links, links
+
+
+def test_fw_ruleset_is_default_deny_after_first_boot_and_reboot(booted) -> None:
+    vms, times = booted
+    fw = vms["fw"]
+    for moment in ("first boot", "reboot"):
+        if moment == "reboot":
+            times["fw"]["reboot_s"] = fw.reboot()
+            fw.sh("systemctl is-system-running --wait >/dev/null || true", timeout=600)
+        ruleset = fw.sh("nft list chain inet microseg forward", check=False)
+        assert ruleset.returncode == 0 and "policy drop" in ruleset.stdout, (
+            moment,
+            ruleset.stdout + ruleset.stderr,
+        )
+        cycles = fw.sh("journalctl -b --no-pager | grep -i 'ordering cycle' || true").stdout
+        assert not cycles, (moment, cycles)
+
+
+def test_vpn_loads_both_tunnels_with_psks_after_first_boot_and_reboot(booted) -> None:
+    vms, times = booted
+    vpn = vms["vpn"]
+    for moment in ("first boot", "reboot"):
+        if moment == "reboot":
+            times["vpn"]["reboot_s"] = vpn.reboot()
+            vpn.sh("systemctl is-system-running --wait >/dev/null || true", timeout=600)
+        conns = vpn.sh("swanctl --list-conns", check=False).stdout
+        assert "tgw1:" in conns and "tgw2:" in conns, (moment, conns)
+        secrets = vpn.sh("stat -c '%a' /etc/swanctl/secrets.d/microseg-tunnels.conf", check=False)
+        assert secrets.stdout.strip() == "600", (moment, secrets.stdout + secrets.stderr)
