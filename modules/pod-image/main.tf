@@ -10,7 +10,8 @@ locals {
   install_sh   = file("${path.module}/install.sh")
   pins         = [for l in split("\n", local.packages_txt) : trimspace(l) if trimspace(l) != "" && !startswith(trimspace(l), "#")]
 
-  dir     = "/tmp/microseg-pod-image"
+  # Kept in the image: the test phase (an instance of the new AMI) and audits read them there.
+  dir     = "/usr/local/share/microseg-pod-image"
   env     = var.apt_snapshot == null ? "" : "MICROSEG_APT_SNAPSHOT=${var.apt_snapshot} "
   install = "${local.env}sh ${local.dir}/install.sh ${local.dir}/packages.txt"
   verify  = "sh ${local.dir}/install.sh --verify ${local.dir}/packages.txt"
@@ -20,8 +21,9 @@ locals {
     "echo ${base64encode(local.install_sh)} | base64 -d > ${local.dir}/install.sh",
   ]
 
-  # Image Builder component document (AWSTOE): install in `build`, check the pins in `validate` (on
-  # the build instance) and `test` (on an instance launched from the new AMI). Every pod unit that
+  # Image Builder component document (AWSTOE, at most 16000 characters): ship both files and install
+  # in `build`, check the pins in `validate` (on the build instance) and `test` (on an instance
+  # launched from the new AMI). Every pod unit that
   # the image must not start on its own stays disabled (install.sh); the test phase checks that too.
   component_data = yamlencode({
     name          = "${var.name}-pod"
@@ -41,7 +43,7 @@ locals {
         steps = [{
           name   = "VerifyPins"
           action = "ExecuteBash"
-          inputs = { commands = concat(local.stage, [local.verify]) }
+          inputs = { commands = [local.verify] }
         }]
       },
       {
@@ -50,7 +52,7 @@ locals {
           name   = "VerifyPinsAndUnits"
           action = "ExecuteBash"
           inputs = {
-            commands = concat(local.stage, [
+            commands = concat([
               local.verify,
               "for u in frr.service strongswan.service nftables.service; do if systemctl is-enabled --quiet $u; then echo \"$u is enabled: the pod's target must start it\" >&2; exit 1; fi; done",
             ])
@@ -93,6 +95,11 @@ resource "aws_imagebuilder_component" "this" {
 
   lifecycle {
     create_before_destroy = true
+
+    precondition {
+      condition     = length(local.component_data) <= 16000
+      error_message = "The component document is ${length(local.component_data)} characters; Image Builder takes 16000 inline (keep install.sh small)."
+    }
   }
 }
 

@@ -43,18 +43,17 @@ def test_component_runs_the_repository_install_script_on_the_repository_list(tfr
     doc = yaml.safe_load(after[f"{IMAGE}.aws_imagebuilder_component.this"]["data"])
     phases = {p["name"]: [c for s in p["steps"] for c in s["inputs"]["commands"]] for p in doc["phases"]}
     assert set(phases) == {"build", "validate", "test"}
-    for name, commands in phases.items():
-        shipped = {}
-        for c in commands:
-            if m := re.fullmatch(r"echo (\S+) \| base64 -d > \S+/(packages\.txt|install\.sh)", c):
-                shipped[m.group(2)] = base64.b64decode(m.group(1)).decode()
-        assert shipped == {
-            "packages.txt": (REPO / MODULE / "packages.txt").read_text(),
-            "install.sh": (REPO / MODULE / "install.sh").read_text(),
-        }, name
-    assert phases["build"][-1].endswith(
-        "sh /tmp/microseg-pod-image/install.sh /tmp/microseg-pod-image/packages.txt"
-    )
+    shipped = {}
+    for c in phases["build"]:
+        if m := re.fullmatch(r"echo (\S+) \| base64 -d > \S+/(packages\.txt|install\.sh)", c):
+            shipped[m.group(2)] = base64.b64decode(m.group(1)).decode()
+    assert shipped == {
+        "packages.txt": (REPO / MODULE / "packages.txt").read_text(),
+        "install.sh": (REPO / MODULE / "install.sh").read_text(),
+    }
+    d = "/usr/local/share/microseg-pod-image"  # kept in the image for the test phase and audits
+    assert phases["build"][-1].endswith(f"sh {d}/install.sh {d}/packages.txt")
+    assert phases["validate"] == [f"sh {d}/install.sh --verify {d}/packages.txt"]
     assert "install.sh --verify" in phases["validate"][-1] and "install.sh --verify" in " ".join(
         phases["test"]
     )
