@@ -146,7 +146,7 @@ resource "aws_vpn_connection" "this" {
   static_routes_only  = false
 
   tunnel1_inside_cidr                  = var.tunnel_inside_cidrs[0]
-  tunnel1_ike_versions                 = ["ikev2"]
+  tunnel1_ike_versions                 = var.tunnel_options.ike_versions
   tunnel1_phase1_encryption_algorithms = var.tunnel_options.phase1_encryption_algorithms
   tunnel1_phase1_integrity_algorithms  = var.tunnel_options.phase1_integrity_algorithms
   tunnel1_phase1_dh_group_numbers      = var.tunnel_options.phase1_dh_group_numbers
@@ -158,7 +158,7 @@ resource "aws_vpn_connection" "this" {
   tunnel1_dpd_timeout_seconds          = var.tunnel_options.dpd_timeout_seconds
 
   tunnel2_inside_cidr                  = var.tunnel_inside_cidrs[1]
-  tunnel2_ike_versions                 = ["ikev2"]
+  tunnel2_ike_versions                 = var.tunnel_options.ike_versions
   tunnel2_phase1_encryption_algorithms = var.tunnel_options.phase1_encryption_algorithms
   tunnel2_phase1_integrity_algorithms  = var.tunnel_options.phase1_integrity_algorithms
   tunnel2_phase1_dh_group_numbers      = var.tunnel_options.phase1_dh_group_numbers
@@ -412,6 +412,19 @@ locals {
 # Network interfaces
 ################################################################################
 
+# The fixed addresses (bridge .4 fw / .5 vpn, the fw's internal address) as explicit CIDR
+# reservations: AWS assigns no automatic address from them, so a Lambda or endpoint ENI created in
+# the same subnet before (or while) a pod is replaced can never take them.
+resource "aws_ec2_subnet_cidr_reservation" "this" {
+  for_each = { for k, e in local.enis : k => e if e.ip != null }
+
+  subnet_id        = var.subnets[each.value.subnet].id
+  cidr_block       = "${each.value.ip}/32"
+  reservation_type = "explicit"
+  # No description: moto drops it (every re-plan would replace the reservation), and what it would
+  # say is in the ENI's own description.
+}
+
 resource "aws_network_interface" "this" {
   for_each = local.enis
 
@@ -422,6 +435,9 @@ resource "aws_network_interface" "this" {
   source_dest_check = each.value.source_dest_check
 
   tags = merge(local.tags, { Name = "${local.prefix}-${each.key}" })
+
+  # The address is reserved first, so nothing else is given it in between.
+  depends_on = [aws_ec2_subnet_cidr_reservation.this]
 }
 
 resource "aws_eip_association" "this" {
@@ -586,7 +602,7 @@ locals {
         inside_prefix_length = 30
         outside_ip           = local.tunnel_outside_ips[t]
         psk_parameter        = local.psk_parameter_names[t]
-        ike_version          = 2
+        ike_versions         = var.tunnel_options.ike_versions
         phase1 = {
           encryption = var.tunnel_options.phase1_encryption_algorithms
           integrity  = var.tunnel_options.phase1_integrity_algorithms

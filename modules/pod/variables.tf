@@ -143,9 +143,11 @@ variable "tunnel_inside_cidrs" {
 variable "tunnel_options" {
   description = <<-EOT
     IKE/IPsec proposals the AWS side accepts (AWS names). Defaults allow only IKEv2, AES256-GCM, SHA2-384/512 and
-    DH groups 20/21 (ECP-384/521); the appliance's strongSwan proposals are rendered from the same lists.
+    DH groups 20/21 (ECP-384/521). The one source of truth: the VPN connection's tunnels get these lists, and the
+    vpn's strongSwan proposals, IKE version, rekey times and DPD timeout are rendered from the same lists.
   EOT
   type = object({
+    ike_versions                 = optional(list(string), ["ikev2"])
     phase1_encryption_algorithms = optional(list(string), ["AES256-GCM-16"])
     phase1_integrity_algorithms  = optional(list(string), ["SHA2-384", "SHA2-512"])
     phase1_dh_group_numbers      = optional(list(number), [20, 21])
@@ -157,6 +159,18 @@ variable "tunnel_options" {
     dpd_timeout_seconds          = optional(number, 30)
   })
   default = {}
+
+  validation {
+    condition     = length(var.tunnel_options.ike_versions) > 0 && alltrue([for v in var.tunnel_options.ike_versions : v == "ikev2"])
+    error_message = "Only IKEv2 (ike_versions = [\"ikev2\"]) is allowed."
+  }
+
+  validation {
+    condition = alltrue([for k in ["phase1_encryption_algorithms", "phase1_integrity_algorithms", "phase1_dh_group_numbers", "phase2_encryption_algorithms", "phase2_integrity_algorithms"] :
+      length(var.tunnel_options[k]) > 0
+    ])
+    error_message = "Every phase 1 list and the phase 2 encryption and integrity lists need at least one entry."
+  }
 
   validation {
     condition = alltrue([

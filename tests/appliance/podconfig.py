@@ -80,18 +80,7 @@ def template_data(tfvars: dict[str, Any], pod: str) -> dict[str, Any]:
                 "inside_prefix_length": ipaddress.ip_network(inside).prefixlen,
                 "outside_ip": f"192.0.2.{2 * idx + n - 2 + 1}",  # TEST-NET-1 stand-in for the TGW endpoint
                 "psk_parameter": psk[n - 1],
-                "ike_version": 2,
-                "phase1": {
-                    "encryption": ["AES256-GCM-16"],
-                    "integrity": ["SHA2-384", "SHA2-512"],
-                    "dh_groups": [20, 21],
-                },
-                "phase2": {
-                    "encryption": ["AES256-GCM-16"],
-                    "integrity": ["SHA2-384", "SHA2-512"],
-                    "dh_groups": [20, 21],
-                },
-                "dpd_timeout_seconds": 30,
+                **tunnel_crypto(TUNNEL_OPTIONS),
             }
         )
     return {
@@ -152,6 +141,39 @@ def template_data(tfvars: dict[str, Any], pod: str) -> dict[str, Any]:
     }
 
 
+# modules/pod's `tunnel_options` defaults (variables.tf): the lists the AWS side is restricted to.
+TUNNEL_OPTIONS: dict[str, Any] = {
+    "ike_versions": ["ikev2"],
+    "phase1_encryption_algorithms": ["AES256-GCM-16"],
+    "phase1_integrity_algorithms": ["SHA2-384", "SHA2-512"],
+    "phase1_dh_group_numbers": [20, 21],
+    "phase1_lifetime_seconds": 28800,
+    "phase2_encryption_algorithms": ["AES256-GCM-16"],
+    "phase2_integrity_algorithms": ["SHA2-384", "SHA2-512"],
+    "phase2_dh_group_numbers": [20, 21],
+    "phase2_lifetime_seconds": 3600,
+    "dpd_timeout_seconds": 30,
+}
+
+
+def tunnel_crypto(options: dict[str, Any]) -> dict[str, Any]:
+    """The crypto keys of a `tunnels[i]` item, from `tunnel_options` (as modules/pod's template_data)."""
+    o = {**TUNNEL_OPTIONS, **options}
+    return {
+        "ike_versions": o["ike_versions"],
+        **{
+            phase: {
+                "encryption": o[f"{phase}_encryption_algorithms"],
+                "integrity": o[f"{phase}_integrity_algorithms"],
+                "dh_groups": o[f"{phase}_dh_group_numbers"],
+                "lifetime": o[f"{phase}_lifetime_seconds"],
+            }
+            for phase in ("phase1", "phase2")
+        },
+        "dpd_timeout_seconds": o["dpd_timeout_seconds"],
+    }
+
+
 def load_tfvars(path: Path | None = None) -> dict[str, Any]:
     """The lab's tfvars: generated from fixtures/{inventory,flows}.csv + microseg.toml by the real
     generator; the hand-written contract-shaped fixture only where the generator is not installed
@@ -191,9 +213,15 @@ def load_tfvars(path: Path | None = None) -> dict[str, Any]:
         return json.loads(Path(out, "microseg.auto.tfvars.json").read_text())
 
 
-def render(tfvars: dict[str, Any], workdir: Path | None = None) -> dict[str, dict[str, str]]:
-    """{pod: {"vpn": user_data, "fw": user_data}} rendered by the real tofu templatefile()."""
+def render(
+    tfvars: dict[str, Any], workdir: Path | None = None, tunnel_options: dict[str, Any] | None = None
+) -> dict[str, dict[str, str]]:
+    """{pod: {"vpn": user_data, "fw": user_data}} rendered by the real tofu templatefile();
+    `tunnel_options` (modules/pod's variable) overrides the module's defaults."""
     pods = {pod: template_data(tfvars, pod) for pod in tfvars["pods"]}
+    for data in pods.values():
+        for t in data["tunnels"]:
+            t.update(tunnel_crypto(tunnel_options or {}))
     own = workdir is None
     work = Path(tempfile.mkdtemp(prefix="microseg-render-")) if own else Path(workdir)
     try:

@@ -130,7 +130,7 @@ def test_swanctl_conf_loads_into_charon(rendered: dict[str, Any]) -> None:
 def test_charon_rejects_a_broken_swanctl_conf(rendered: dict[str, Any]) -> None:
     _need("/usr/lib/ipsec/charon")
     broken = rendered["pod-01"]["vpn"]["/etc/swanctl/conf.d/microseg.conf"].replace(
-        "aes256gcm16-prfsha384-ecp384", "aes999-nonsense"
+        "proposals = aes256gcm16-", "proposals = aes999nonsense-"
     )
     with pytest.raises(checkers.CheckError):
         checkers.swanctl_load(broken, PSKS)

@@ -96,6 +96,39 @@ def test_plan_tunnels_and_fixed_addresses_follow_the_contract(tfroot, aws_env) -
 
 
 @pytest.mark.plan
+def test_plan_narrowed_tunnel_options_reach_both_sides(tfroot, aws_env) -> None:
+    """One source of truth: the AWS side of both tunnels and the template data the vpn's strongSwan
+    proposals are rendered from carry the same narrowed lists (tests/appliance renders and loads them)."""
+    options = {
+        "phase1_integrity_algorithms": ["SHA2-512"],
+        "phase1_dh_group_numbers": [21],
+        "phase2_dh_group_numbers": [20],
+        "phase1_lifetime_seconds": 14400,
+    }
+    plan = tfroot(MODULE, aws_env).plan(_module_vars(tunnel_options=options))
+    vpn = _after(plan)["aws_vpn_connection.this"]
+    tunnels = plan["output_changes"]["template_data"]["after"]["tunnels"]
+
+    def unordered(v: object) -> object:  # the provider keeps these lists as sets
+        return sorted(v) if isinstance(v, list) else v
+
+    for n, t in enumerate(tunnels, start=1):
+        assert sorted(vpn[f"tunnel{n}_ike_versions"]) == sorted(t["ike_versions"]) == ["ikev2"]
+        for phase in ("phase1", "phase2"):
+            aws = {
+                key: unordered(vpn[f"tunnel{n}_{phase}_{attr}"])
+                for key, attr in {
+                    "encryption": "encryption_algorithms",
+                    "integrity": "integrity_algorithms",
+                    "dh_groups": "dh_group_numbers",
+                    "lifetime": "lifetime_seconds",
+                }.items()
+            }
+            assert aws == {k: unordered(v) for k, v in t[phase].items()}, (n, phase)
+        assert t["phase1"]["dh_groups"] == [21] and t["phase2"]["dh_groups"] == [20]
+
+
+@pytest.mark.plan
 def test_plan_drained_pod_is_associated_but_not_propagated(tfroot, aws_env) -> None:
     plan = tfroot(EXAMPLE, aws_env).plan({**VARS, "active_pods": []})
     after = _after(plan)
@@ -156,6 +189,8 @@ def _module_vars(**over: object) -> dict:
         ({"tunnel_options": {"phase1_encryption_algorithms": ["AES128"]}}, "Only AES256-GCM-16"),
         ({"tunnel_options": {"phase2_integrity_algorithms": ["SHA1"]}}, "Only SHA2-384 and SHA2-512"),
         ({"tunnel_options": {"phase1_dh_group_numbers": [2, 20]}}, "Only DH groups 20 and 21"),
+        ({"tunnel_options": {"ike_versions": ["ikev1"]}}, "Only IKEv2"),
+        ({"tunnel_options": {"phase1_dh_group_numbers": []}}, "Every phase 1 list"),
         ({"tunnel_inside_cidrs": ["169.254.169.252/30", "169.254.10.4/30"]}, "reserved by AWS"),
         ({"tunnel_inside_cidrs": ["169.254.10.0/29", "169.254.10.8/30"]}, "two /30s"),
         ({"pods_asn": 65535}, "private ASN"),
@@ -256,6 +291,17 @@ def test_apply_pod_replan_destroy(tfroot, sandbox) -> None:
         assert eni["vpn-bridge"]["PrivateIpAddress"] == "10.0.8.5"
         assert eni["fw-internal"]["PrivateIpAddress"] == "10.0.3.11"
         assert {k for k, e in eni.items() if not e["SourceDestCheck"]} == {"fw-bridge", "vpn-bridge"}
+        # ... and explicitly reserved in their subnets, so no other ENI is ever given them.
+        for key, cidr in {
+            "fw-bridge": "10.0.8.4/32",
+            "vpn-bridge": "10.0.8.5/32",
+            "fw-internal": "10.0.3.11/32",
+        }.items():
+            res = ec2.get_subnet_cidr_reservations(SubnetId=eni[key]["SubnetId"])
+            explicit = {
+                r["Cidr"] for r in res["SubnetIpv4CidrReservations"] if r["ReservationType"] == "explicit"
+            }
+            assert cidr in explicit, (key, res["SubnetIpv4CidrReservations"])
         # Each instance carries exactly its ENIs, at the documented device indexes.
         inst = {
             i["InstanceId"]: i
