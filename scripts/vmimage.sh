@@ -21,12 +21,12 @@ exec 9>"$MICROSEG_CACHE/vmimage/.lock"; flock 9
 log "vm image: building $out (mmdebstrap, bookworm)"
 start=$SECONDS
 rm -rf "$out" "$out.tmp"; mkdir -p "$out.tmp/root"
-# The pods' install script runs in the image as Image Builder runs it on AWS (MICROSEG_IMAGE_BUILD
-# tells it not to touch services of the build host).
-mmdebstrap --variant=apt --include="$(packages "$POD_LIST" "$LAB_LIST")" \
+# The pods' own install script installs their pinned list inside the image, as the Image Builder
+# component runs it on AWS; mmdebstrap adds only what the lab's VMs need besides.
+mmdebstrap --variant=apt --include="$(packages "$LAB_LIST")" \
   --customize-hook='rm -f "$1/etc/machine-id" && : >"$1/etc/machine-id"' \
   --customize-hook='echo "/dev/vda / ext4 rw,errors=remount-ro 0 1" >"$1/etc/fstab"' \
-  --customize-hook="cp '$POD_INSTALL' \"\$1/tmp/install.sh\" && chroot \"\$1\" env MICROSEG_IMAGE_BUILD=1 sh /tmp/install.sh && rm \"\$1/tmp/install.sh\"" \
+  --customize-hook="cp '$POD_INSTALL' '$POD_LIST' \"\$1/tmp/\" && chroot \"\$1\" sh /tmp/install.sh /tmp/packages.txt && rm \"\$1/tmp/install.sh\" \"\$1/tmp/packages.txt\"" \
   bookworm "$out.tmp/root" >"$out.tmp/mmdebstrap.log" 2>&1 || { tail -30 "$out.tmp/mmdebstrap.log" >&2; die "mmdebstrap failed"; }
 cp -L "$out.tmp/root"/boot/vmlinuz-* "$out.tmp/vmlinuz"
 cp -L "$out.tmp/root"/boot/initrd.img-* "$out.tmp/initrd.img"

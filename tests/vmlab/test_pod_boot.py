@@ -124,6 +124,19 @@ def booted(pod, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
         eps.stop()
 
 
+def _diagnose(vm: VM) -> str:
+    """What an engineer would look at first: failed units and the pod's own units' journal."""
+    return vm.sh(
+        "systemctl --failed --no-legend --plain; journalctl -b --no-pager -u 'microseg*' | tail -60",
+        check=False,
+    ).stdout
+
+
+def _cycles(vm: VM) -> str:
+    # systemd (PID 1) reports ordering cycles under its own identifier.
+    return vm.sh("journalctl -b --no-pager -t systemd | grep -i 'ordering cycle' || true").stdout
+
+
 def _cloud_init(vm: VM) -> dict[str, Any]:
     return json.loads(vm.sh("cloud-init status --format json", check=False).stdout or "{}")
 
@@ -141,9 +154,9 @@ def test_first_boot_completes_without_errors(booted, role: str) -> None:
     vm = vms[role]
     status = _cloud_init(vm)
     log = vm.sh("grep -E 'WARNING|ERROR|Traceback' /var/log/cloud-init.log | tail -40", check=False).stdout
-    assert status.get("status") == "done" and not status.get("errors"), (status.get("errors"), log)
-    cycles = vm.sh("journalctl -b --no-pager | grep -i 'ordering cycle' || true").stdout
-    assert not cycles, cycles
+    errors = "\n".join(map(str, status.get("errors") or []))
+    assert status.get("status") == "done" and not errors, f"{errors}\n{log}"
+    assert not _cycles(vm), _cycles(vm)
     failed = vm.sh("systemctl --failed --no-legend --plain | grep microseg || true").stdout
     assert not failed, failed
 
@@ -153,9 +166,9 @@ def test_late_enis_are_named_and_addressed(booted) -> None:
     # The fw's internal ENI and the vpn's bridge ENI arrived 20 s after boot; both are up under
     # their role name with the module's address.
     links = vms["fw"].sh("ip -o -4 addr show").stdout
-    assert " internal " in links, links
+    assert " internal " in links, (links, _diagnose(vms["fw"]))
     links = vms["vpn"].sh("ip -o -4 addr show").stdout
-    assert " bridge " in links and "10.0.8.5/28" in links, links
+    assert " bridge " in links and "10.0.8.5/28" in links, (links, _diagnose(vms["vpn"]))
 
 
 def test_fw_ruleset_is_default_deny_after_first_boot_and_reboot(booted) -> None:
@@ -169,9 +182,9 @@ def test_fw_ruleset_is_default_deny_after_first_boot_and_reboot(booted) -> None:
         assert ruleset.returncode == 0 and "policy drop" in ruleset.stdout, (
             moment,
             ruleset.stdout + ruleset.stderr,
+            _diagnose(fw),
         )
-        cycles = fw.sh("journalctl -b --no-pager | grep -i 'ordering cycle' || true").stdout
-        assert not cycles, (moment, cycles)
+        assert not _cycles(fw), (moment, _cycles(fw))
 
 
 def test_vpn_loads_both_tunnels_with_psks_after_first_boot_and_reboot(booted) -> None:
@@ -182,6 +195,6 @@ def test_vpn_loads_both_tunnels_with_psks_after_first_boot_and_reboot(booted) ->
             times["vpn"]["reboot_s"] = vpn.reboot()
             vpn.sh("systemctl is-system-running --wait >/dev/null || true", timeout=600)
         conns = vpn.sh("swanctl --list-conns", check=False).stdout
-        assert "tgw1:" in conns and "tgw2:" in conns, (moment, conns)
+        assert "tgw1:" in conns and "tgw2:" in conns, (moment, conns, _diagnose(vpn))
         secrets = vpn.sh("stat -c '%a' /etc/swanctl/secrets.d/microseg-tunnels.conf", check=False)
         assert secrets.stdout.strip() == "600", (moment, secrets.stdout + secrets.stderr)
