@@ -166,9 +166,9 @@ def test_late_enis_are_named_and_addressed(booted) -> None:
     # The fw's internal ENI and the vpn's bridge ENI arrived 20 s after boot; both are up under
     # their role name with the module's address.
     links = vms["fw"].sh("ip -o -4 addr show").stdout
-    assert " internal " in links, (links, _diagnose(vms["fw"]))
+    assert " internal " in links, f"{links}\n{_diagnose(vms['fw'])}"
     links = vms["vpn"].sh("ip -o -4 addr show").stdout
-    assert " bridge " in links and "10.0.8.5/28" in links, (links, _diagnose(vms["vpn"]))
+    assert " bridge " in links and "10.0.8.5/28" in links, f"{links}\n{_diagnose(vms['vpn'])}"
 
 
 def test_fw_ruleset_is_default_deny_after_first_boot_and_reboot(booted) -> None:
@@ -180,9 +180,7 @@ def test_fw_ruleset_is_default_deny_after_first_boot_and_reboot(booted) -> None:
             fw.sh("systemctl is-system-running --wait >/dev/null || true", timeout=600)
         ruleset = fw.sh("nft list chain inet microseg forward", check=False)
         assert ruleset.returncode == 0 and "policy drop" in ruleset.stdout, (
-            moment,
-            ruleset.stdout + ruleset.stderr,
-            _diagnose(fw),
+            f"{moment}: {ruleset.stdout}{ruleset.stderr}\n{_diagnose(fw)}"
         )
         assert not _cycles(fw), (moment, _cycles(fw))
 
@@ -195,6 +193,6 @@ def test_vpn_loads_both_tunnels_with_psks_after_first_boot_and_reboot(booted) ->
             times["vpn"]["reboot_s"] = vpn.reboot()
             vpn.sh("systemctl is-system-running --wait >/dev/null || true", timeout=600)
         conns = vpn.sh("swanctl --list-conns", check=False).stdout
-        assert "tgw1:" in conns and "tgw2:" in conns, (moment, conns, _diagnose(vpn))
+        assert "tgw1:" in conns and "tgw2:" in conns, f"{moment}: {conns}\n{_diagnose(vpn)}"
         secrets = vpn.sh("stat -c '%a' /etc/swanctl/secrets.d/microseg-tunnels.conf", check=False)
         assert secrets.stdout.strip() == "600", (moment, secrets.stdout + secrets.stderr)
