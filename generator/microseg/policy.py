@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from microseg.model import Endpoint, FlowSet
 from microseg.netaddr import cidr_span
-from microseg.render.jsonfmt import Record
+from microseg.render.records import ingress_rule
 
 ANY = "0.0.0.0/0"
 _SG_DESC = re.compile(r"[^A-Za-z0-9. _:/()#,@\[\]+=&;{}!$*-]")  # what AWS accepts in a rule description
@@ -38,7 +38,9 @@ class FlowRule(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class Policy:
     flows: list[FlowRule]  # in flows.csv order; ids f001, f002, ...
-    ingress: dict[str, list[dict[str, object]]]  # workload -> tfvars "ingress_rules"
+    # workload -> its tfvars "ingress_rules", each already one line of JSON (written once, not as a
+    # dict that the renderer then writes)
+    ingress: dict[str, list[str]]
 
 
 def flow_id(i: int, count: int) -> str:
@@ -92,16 +94,10 @@ def build_policy(
                 by_key[key] = [f"{reference} {src_value} to {dst_value}", 1]
             else:
                 entry[1] += 1
-    ingress: dict[str, list[dict[str, object]]] = {}
+    ingress: dict[str, list[str]] = {}
     for target, by_key in rules.items():
         ingress[target] = [
-            Record(
-                protocol="-1" if proto == "any" else proto,
-                from_port=lo,
-                to_port=hi,
-                cidr=cidr,
-                description=_describe(first, count),
-            )
+            ingress_rule("-1" if proto == "any" else proto, lo, hi, cidr, _describe(first, count))
             for (proto, lo, hi, cidr), (first, count) in sorted(by_key.items())
         ]
     return Policy(out, ingress)
