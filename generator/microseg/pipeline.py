@@ -213,11 +213,12 @@ def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
     """Writes the whole set into a (temporary) generation directory."""
 
     def produce(into: Path) -> None:
-        outdir.write_file(into, outdir.LOCK_NAME, lock)
         pid = None
         if len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM:
             pid = _forked_reports(plan, into)
         try:
+            # After the fork: the reports (the longer half) need not wait for the lock's fsync.
+            outdir.write_file(into, outdir.LOCK_NAME, lock)
             _write_tfvars_and_diagram(plan, into)
         except BaseException:
             if pid is not None:
