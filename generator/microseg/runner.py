@@ -157,8 +157,10 @@ def generate(
     accept_removals: bool,
     as_json: bool,
     console: Callable[[], Console],
+    keep: list[object] | None = None,
 ) -> int:
-    """`microseg generate`; returns the exit code."""
+    """`microseg generate`; returns the exit code. ``keep`` receives the inputs and the plan, for a
+    caller that exits without freeing them."""
 
     def body() -> int:
         from microseg.pipeline import generate as do_generate
@@ -169,6 +171,8 @@ def generate(
         gc.disable()
         inputs = load_inputs(inventory, flows, settings)
         plan, written, notes = do_generate(out, inputs, release, accept_removals)
+        if keep is not None:
+            keep.append((inputs, plan))
         warnings = [str(w) for w in plan.warnings] + notes
         if as_json:
             emit_json(
@@ -235,8 +239,16 @@ def main(argv: list[str] | None = None) -> None:
 
         app(args=argv)
         return
+    kept: list[object] = []
     try:
-        code = generate(**parsed, console=make_console)
+        code = generate(**parsed, console=make_console, keep=kept)
     except KeyboardInterrupt:  # outside the guard: before reading or after the switch
         code = 130
-    sys.exit(code)
+    # Leave without freeing the plan's million objects one by one (~50 ms at 10k workloads):
+    # the output is written and the guard released, only stdout and stderr may hold buffered text.
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        sys.exit(code)  # the interpreter reports it as it always would
+    os._exit(code)
