@@ -3,8 +3,8 @@
 import sys
 
 try:
-    from microseg.cli import app
+    from microseg.cli import main
 except KeyboardInterrupt:  # interrupted while starting: nothing was read or written
     sys.exit(130)
 
-app()
+main()

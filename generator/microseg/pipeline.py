@@ -14,7 +14,7 @@ from pathlib import Path
 from microseg.diff import leaves
 from microseg.errors import Collector, InputError, OutputError, Problem
 from microseg.io import outdir
-from microseg.io.diagram import render_svg
+from microseg.io.diagram import SvgJob
 from microseg.model import FlowSet, Inventory, Settings
 from microseg.parse.flows import load_flows
 from microseg.parse.inventory import load_inventory
@@ -174,18 +174,19 @@ def _write_reports(plan: Plan, into: Path) -> None:
     outdir.write_file(into, "report.json", dumps(render_report_json(plan)).encode())
 
 
-def _write_diagram(plan: Plan, into: Path) -> None:
+def _write_tfvars_and_diagram(plan: Plan, into: Path) -> None:
     dot = render_dot(plan)
-    svg, _ = render_svg(dot)
+    job = SvgJob(dot)  # dot lays out while the tfvars render
+    try:
+        outdir.write_file(into, TFVARS, dumps(render_tfvars(plan)).encode())
+    except BaseException:
+        job.cancel()
+        raise
+    svg, _ = job.result()
     if svg is not None:
         outdir.write_file(into, "topology.svg", svg)
     else:
         outdir.write_file(into, "topology.dot", dot.encode())
-
-
-def _write_tfvars_and_diagram(plan: Plan, into: Path) -> None:
-    outdir.write_file(into, TFVARS, dumps(render_tfvars(plan)).encode())
-    _write_diagram(plan, into)
 
 
 def _forked_reports(plan: Plan, into: Path) -> int | None:
@@ -212,11 +213,12 @@ def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
     """Writes the whole set into a (temporary) generation directory."""
 
     def produce(into: Path) -> None:
-        outdir.write_file(into, outdir.LOCK_NAME, lock)
         pid = None
         if len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM:
             pid = _forked_reports(plan, into)
         try:
+            # After the fork: the reports (the longer half) need not wait for the lock's fsync.
+            outdir.write_file(into, outdir.LOCK_NAME, lock)
             _write_tfvars_and_diagram(plan, into)
         except BaseException:
             if pid is not None:

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from microseg.model import Endpoint, FlowSet
 from microseg.netaddr import cidr_span
-from microseg.render.jsonfmt import Record
+from microseg.render.records import ingress_rule
 
 ANY = "0.0.0.0/0"
 _SG_DESC = re.compile(r"[^A-Za-z0-9. _:/()#,@\[\]+=&;{}!$*-]")  # what AWS accepts in a rule description
@@ -38,7 +38,9 @@ class FlowRule(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class Policy:
     flows: list[FlowRule]  # in flows.csv order; ids f001, f002, ...
-    ingress: dict[str, list[dict[str, object]]]  # workload -> tfvars "ingress_rules"
+    # workload -> its tfvars "ingress_rules", each already one line of JSON (written once, not as a
+    # dict that the renderer then writes)
+    ingress: dict[str, list[str]]
 
 
 def flow_id(i: int, count: int) -> str:
@@ -57,31 +59,33 @@ def build_policy(
     rules: dict[str, dict[tuple[str, int, int, str], list[Any]]] = {}
     flow_id_of = f"f{{:0{max(3, len(str(len(flows.flows))))}d}}".format
     new_rule = tuple.__new__
-    # Endpoints repeat (50k flows over 10k workloads): resolve each one's CIDR and owners once.
+    # Endpoints repeat (50k flows over 10k workloads): a workload's CIDR is a lookup by name; any
+    # other endpoint's CIDR and owners are resolved once.
     cidr_of: dict[Endpoint, str] = {}
     owners_of: dict[Endpoint, list[str]] = {}
     for i, (_, src, dst, protocol, lo, hi, reference, _) in enumerate(flows.flows, 1):
         # Unpacked, not f.source etc.: named-tuple attributes cost a descriptor call each, 50k times.
-        src_cidr = cidr_of.get(src)
-        if src_cidr is None:
-            src_cidr = cidr_of[src] = _cidr(src, cidrs)
-        dst_cidr = cidr_of.get(dst)
-        if dst_cidr is None:
-            dst_cidr = cidr_of[dst] = _cidr(dst, cidrs)
         src_kind, src_value = src
-        dst_value = dst[1]
+        dst_kind, dst_value = dst
+        if src_kind == "workload":
+            src_cidr = cidrs[src_value]
+        else:
+            src_cidr = cidr_of.get(src) or cidr_of.setdefault(src, _cidr(src, cidrs))
+        if dst_kind == "workload":
+            dst_cidr = cidrs[dst_value]
+            owners: list[str] | tuple[str] = (dst_value,)
+        else:
+            dst_cidr = cidr_of.get(dst) or cidr_of.setdefault(dst, _cidr(dst, cidrs))
+            owners = owners_of.get(dst) or owners_of.setdefault(dst, locator.owners(dst))
         out.append(
             new_rule(
                 FlowRule,
                 (flow_id_of(i), src_value, dst_value, src_cidr, dst_cidr, protocol, lo, hi, reference),
             )
         )
-        owners = owners_of.get(dst)
-        if owners is None:
-            owners = owners_of[dst] = locator.owners(dst)
         for target in owners:
             same_vpc = src_kind == "workload" and src_value == target
-            key = (protocol, lo, hi, cidrs[target] if same_vpc else internal_block)
+            key = (protocol, lo, hi, src_cidr if same_vpc else internal_block)
             by_key = rules.get(target)
             if by_key is None:
                 by_key = rules[target] = {}
@@ -90,16 +94,10 @@ def build_policy(
                 by_key[key] = [f"{reference} {src_value} to {dst_value}", 1]
             else:
                 entry[1] += 1
-    ingress: dict[str, list[dict[str, object]]] = {}
+    ingress: dict[str, list[str]] = {}
     for target, by_key in rules.items():
         ingress[target] = [
-            Record(
-                protocol="-1" if proto == "any" else proto,
-                from_port=lo,
-                to_port=hi,
-                cidr=cidr,
-                description=_describe(first, count),
-            )
+            ingress_rule("-1" if proto == "any" else proto, lo, hi, cidr, _describe(first, count))
             for (proto, lo, hi, cidr), (first, count) in sorted(by_key.items())
         ]
     return Policy(out, ingress)

@@ -64,6 +64,9 @@ def check_flow_cidrs(
     verdicts: dict[str, tuple[str, ...]] = {}
     broad: list[BroadFlow] = []
     for f in flows.flows:
+        # Most flows name two workloads: skip them without building anything (50k flows, twice a run).
+        if f[1][0] != "cidr" and f[2][0] != "cidr" and not f[7]:
+            continue
         found: list[tuple[str, str, tuple[str, ...]]] = []
         for col, ep in (("source", f.source), ("destination", f.destination)):
             if ep.kind != "cidr":

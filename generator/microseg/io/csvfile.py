@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from typing import Any
 
 from microseg.errors import Collector
 
@@ -13,11 +14,20 @@ from microseg.errors import Collector
 class Table:
     header: tuple[str, ...]  # lower-cased, stripped
     header_line: int
-    rows: list[tuple[int, dict[str, str]]]  # (line, {column: stripped value})
+    rows: list[tuple[int, Any]]  # (line, {column: stripped value}), or (line, [stripped values]) if raw
+
+    def row_dict(self, values: list[str]) -> dict[str, str]:
+        """A raw row as read_table would have given it (unnamed columns dropped)."""
+        if all(self.header):
+            return dict(zip(self.header, values, strict=True))
+        return {h: v for h, v in zip(self.header, values, strict=True) if h}
 
 
-def read_table(text: str, label: str, known: tuple[str, ...], problems: Collector) -> Table | None:
-    """Parse CSV text. Unknown columns are warnings; ragged rows and duplicate headers are errors."""
+def read_table(
+    text: str, label: str, known: tuple[str, ...], problems: Collector, raw: bool = False
+) -> Table | None:
+    """Parse CSV text. Unknown columns are warnings; ragged rows and duplicate headers are errors.
+    ``raw``: each row as its list of stripped values in header order, without a dict per row."""
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
     header: list[str] | None = None
     header_line = 0
@@ -43,6 +53,9 @@ def read_table(text: str, label: str, known: tuple[str, ...], problems: Collecto
                     "-",
                     f"row has {len(record)} fields but the header has {len(header)} (ragged row)",
                 )
+                continue
+            if raw:
+                rows.append((start, list(map(strip, record))))
                 continue
             values = zip(header, map(strip, record), strict=True)
             rows.append((start, dict(values) if named else {h: v for h, v in values if h}))

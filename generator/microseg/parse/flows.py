@@ -31,7 +31,7 @@ def load_flows(path: Path, inventory: Inventory, problems: Collector, label: str
 
 
 def parse_flows(text: str, label: str, inventory: Inventory, problems: Collector) -> FlowSet:
-    table = read_table(text, label, COLUMNS, problems)
+    table = read_table(text, label, COLUMNS, problems, raw=True)
     if table is None:
         return FlowSet(label, ())
     missing = [c for c in COLUMNS if c not in table.header and c not in ("ports", "broad")]
@@ -45,19 +45,24 @@ def parse_flows(text: str, label: str, inventory: Inventory, problems: Collector
     seen: dict[tuple[object, ...], int] = {}
     new_flow = tuple.__new__
     match_reference = _REFERENCE.match
-    for line, row in table.rows:
+    # Rows come as value lists (no dict per row); a duplicate column reads as its last one, as in a dict.
+    at = {name: i for i, name in enumerate(table.header) if name}
+    i_src, i_dst, i_proto, i_ref = at["source"], at["destination"], at["protocol"], at["reference"]
+    i_ports, i_broad = at.get("ports"), at.get("broad")
+    for line, values in table.rows:
         # Fast path for the common row (two known workloads, valid protocol/ports/ticket, not
         # broad): the same checks as _row, without its per-row set-up. Anything else takes _row.
-        src = cache.get(row.get("source", ""))
-        dst = cache.get(row.get("destination", ""))
+        src = cache.get(values[i_src])
+        dst = cache.get(values[i_dst])
         flow = None
-        if src is not None and dst is not None and not row.get("broad"):
-            protocol, lo, hi, found = _protocol_ports(row.get("protocol", ""), row.get("ports", ""))
-            reference = row.get("reference", "")
+        if src is not None and dst is not None and not (i_broad is not None and values[i_broad]):
+            ports = values[i_ports] if i_ports is not None else ""
+            protocol, lo, hi, found = _protocol_ports(values[i_proto], ports)
+            reference = values[i_ref]
             if not found and reference and match_reference(reference):
                 flow = new_flow(Flow, (line, src, dst, protocol, lo, hi, reference, ""))
         if flow is None:
-            flow = _row(row, line, label, names, cache, problems)
+            flow = _row(table.row_dict(values), line, label, names, cache, problems)
         if flow is None:
             continue
         key = flow[1:]  # everything but the line

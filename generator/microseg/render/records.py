@@ -28,12 +28,17 @@ def _subnet_pair(r: dict[str, Any]) -> str:
     return f'{{"attachment": {_s(r["attachment"])}, "workload": {_s(r["workload"])}}}'
 
 
-def _ingress_rule(r: dict[str, Any]) -> str:
+def ingress_rule(protocol: str, from_port: int, to_port: int, cidr: str, description: str) -> str:
+    """One security-group rule, written as the policy builds it (38k at 10k workloads)."""
     return (
-        f'{{"cidr": {_s(r["cidr"])}, "description": {_s(r["description"])}, '
-        f'"from_port": {json_int(r["from_port"])}, "protocol": {_s(r["protocol"])}, '
-        f'"to_port": {json_int(r["to_port"])}}}'
+        f'{{"cidr": {_s(cidr)}, "description": {_s(description)}, '
+        f'"from_port": {json_int(from_port)}, "protocol": {_s(protocol)}, '
+        f'"to_port": {json_int(to_port)}}}'
     )
+
+
+def _ingress_rule(r: dict[str, Any]) -> str:
+    return ingress_rule(r["protocol"], r["from_port"], r["to_port"], r["cidr"], r["description"])
 
 
 # Keyed by the record's keys in the order the renderers build them.

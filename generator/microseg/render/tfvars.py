@@ -24,7 +24,7 @@ def render_tfvars(plan: Plan) -> dict[str, Any]:
                 cidr=a.cidr,
                 cost_center=w.cost_center,
                 environment=w.environment,
-                ingress_rules=[r.json() for r in ingress.get(name, ())],
+                ingress_rules=ingress.get(name, []),
                 internet_egress=w.internet_egress,
                 owner=w.owner,
                 qos=plan.qos[name],
