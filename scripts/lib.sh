@@ -31,8 +31,9 @@ toolchain_env() {
   export PATH="$VENV/bin:$(dirname "$TOFU_BIN"):$(dirname "$TERRAFORM_BIN"):$(dirname "$TFLINT_BIN"):$CHECKOV_VENV/bin:$PATH"
   export TF_CLI_CONFIG_FILE="$TOFU_CLI_CONFIG"
   export TFLINT_PLUGIN_DIR
-  export TF_PLUGIN_CACHE_DIR="$MICROSEG_CACHE/plugin-cache"
-  mkdir -p "$TF_PLUGIN_CACHE_DIR"
+  # No TF_PLUGIN_CACHE_DIR: init links the provider straight from the unpacked mirror, and a shared
+  # plugin cache races between concurrent inits (parallel tests, tofu and terraform alike).
+  unset TF_PLUGIN_CACHE_DIR
   export CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false BC_SKIP_MAPPING=TRUE
   export MICROSEG_TOFU="$TOFU_BIN" MICROSEG_TERRAFORM="$TERRAFORM_BIN" MICROSEG_TFLINT="$TFLINT_BIN"
 }

@@ -7,7 +7,6 @@ profile instead of moto; without it they run against a moto server started here 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,16 +19,9 @@ import boto3
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tfharness import REPO, TfRoot
+from tfharness import REGION, REPO, TfRoot, free_port, moto_env
 
 REAL_AWS = os.environ.get("MICROSEG_REAL_AWS") == "1"
-REGION = os.environ.get("MICROSEG_REGION", "us-east-1")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -44,7 +36,7 @@ class MotoServer:
 
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    port = _free_port()
+    port = free_port()
     log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, str(Path(__file__).parent / "motoserver.py"), "-H", "127.0.0.1", "-p", str(port)],
@@ -64,22 +56,6 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
     yield MotoServer(endpoint, proc)
     proc.terminate()
     proc.wait(timeout=30)
-
-
-def moto_env(endpoint: str) -> dict[str, str]:
-    """Environment that points boto3 and the aws provider (AWS_ENDPOINT_URL) at moto only."""
-    return {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "",
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_PROFILE": "",
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
 
 
 @dataclass

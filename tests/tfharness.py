@@ -11,6 +11,7 @@ import fnmatch
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ CLIS = {"tofu": TOFU, "terraform": TERRAFORM}
 TIMEOUT = int(os.environ.get("MICROSEG_TOFU_TIMEOUT", "1200"))
 # MICROSEG_TOFU_STREAM=1 echoes apply/destroy progress live to stderr (the demo and debugging).
 STREAM = os.environ.get("MICROSEG_TOFU_STREAM") == "1"
+REGION = os.environ.get("MICROSEG_REGION", "us-east-1")
 
 
 class TofuError(AssertionError):
@@ -225,3 +227,25 @@ def assert_inventory(summary: Summary, inventory: str | Path | dict[str, Any]) -
     for name, value in (inv.get("outputs") or {}).items():
         problems += _subset_diff(f"output.{name}", value, summary.outputs.get(name))
     assert not problems, "plan does not match inventory:\n  " + "\n  ".join(problems)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def moto_env(endpoint: str) -> dict[str, str]:
+    """Environment that points boto3 and the aws provider (AWS_ENDPOINT_URL) at moto only."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_PROFILE": "",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }

@@ -30,12 +30,19 @@ class Endpoints:
         return [f"{s}.{self.region}.amazonaws.com" for s in SERVICES]
 
     def vendor_data(self) -> str:
-        """cloud-init vendor-data: trust the lab CA, resolve the names, give the role's keys."""
+        """cloud-init vendor-data: trust the lab CA, resolve the names, give the role's keys.
+
+        User-data replaces vendor-data key by key (the module's write_files would drop ours), so
+        everything here uses keys the pods' user_data never sets: ca_certs, bootcmd (every boot,
+        before any unit of the pod) and locale (the Debian AMI's own cloud.cfg sets it; the lab
+        image has no generated en_US locale)."""
         ca = "\n".join(f"      {line}" for line in self.ca_pem.strip().splitlines())
         hosts = " ".join(self.hostnames)
+        creds = "[default]\\naws_access_key_id = testing\\naws_secret_access_key = testing\\n"
         return "\n".join(
             [
                 "#cloud-config",
+                "locale: C.UTF-8",
                 "ca_certs:",
                 "  trusted:",
                 "    - |",
@@ -43,18 +50,9 @@ class Endpoints:
                 "bootcmd:",
                 f"  - grep -q '{self.hostnames[0]}' /etc/hosts ||"
                 f" echo '{self.address} {hosts}' >> /etc/hosts",
-                "write_files:",
-                "  - path: /root/.aws/credentials",
-                "    permissions: '0600'",
-                "    content: |",
-                "      [default]",
-                "      aws_access_key_id = testing",
-                "      aws_secret_access_key = testing",
-                "  - path: /root/.aws/config",
-                "    permissions: '0600'",
-                "    content: |",
-                "      [default]",
-                f"      region = {self.region}",
+                "  - mkdir -p -m 0700 /root/.aws",
+                f"  - umask 077; printf '{creds}' > /root/.aws/credentials",
+                f"  - printf '[default]\\nregion = {self.region}\\n' > /root/.aws/config",
                 "",
             ]
         )

@@ -18,13 +18,14 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import subprocess
 import time
 from typing import Any
 
 import endpoints
 import pytest
-from conftest import _free_port, moto_env
-from vm import VM, Image, Nic, accel, seed_iso
+from tfharness import free_port, moto_env
+from vm import VM, Image, Nic, accel, primary_network_config, seed_iso
 
 pytestmark = pytest.mark.vmlab
 EXAMPLE = "examples/pod"
@@ -77,13 +78,13 @@ def booted(pod, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
     """Both instances started together, sharing the bridge segment; yields {role: (VM, times)}."""
     image = Image.current()
     work = tmp_path_factory.mktemp("vmlab-boot")
-    eps = endpoints.start(work / "endpoints", pod["region"], int(pod["port"]), _free_port(), AWS_API)
+    eps = endpoints.start(work / "endpoints", pod["region"], int(pod["port"]), free_port(), AWS_API)
     mode = accel(image, work)
     vms: dict[str, VM] = {}
     # Device 0 (the primary ENI: DHCP, the default route, the AWS endpoints) is QEMU user networking;
     # every other ENI is on one L2 segment per subnet (a multicast group port each), shared by both VMs.
     # Ports free now, so that two runs on one machine never share a segment.
-    segment = {sub: _free_port() for sub in ("bridge", "internal", "public")}
+    segment = {sub: free_port() for sub in ("bridge", "internal", "public")}
     for role, spec in pod["roles"].items():
         nics = []
         for i, (key, mac) in enumerate(zip(ENIS[role], spec["macs"], strict=True)):
@@ -91,7 +92,13 @@ def booted(pod, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
                 nics.append(Nic(mac, user=True, guestfwd=((f"{AWS_API}:443", eps.tls_port),)))
             else:
                 nics.append(Nic(mac, segment=segment[key.split("-", 1)[1]]))
-        seed = seed_iso(work / f"{role}-seed.iso", f"i-lab-{role}", spec["user_data"], eps.vendor_data())
+        seed = seed_iso(
+            work / f"{role}-seed.iso",
+            f"i-lab-{role}",
+            spec["user_data"],
+            eps.vendor_data(),
+            primary_network_config(spec["macs"][0]),
+        )
         late = ENIS[role].index(LATE[role])
         vm = VM(
             f"pod-01-{role}",
@@ -139,6 +146,20 @@ def _cycles(vm: VM) -> str:
 
 def _cloud_init(vm: VM) -> dict[str, Any]:
     return json.loads(vm.sh("cloud-init status --format json", check=False).stdout or "{}")
+
+
+def test_vendor_data_is_valid_cloud_config(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    eps = endpoints.Endpoints(
+        "us-east-1", AWS_API, "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----", 0, None
+    )  # type: ignore[arg-type]
+    (tmp_path / "vendor-data").write_text(eps.vendor_data())
+    proc = subprocess.run(
+        ["cloud-init", "schema", "--config-file", str(tmp_path / "vendor-data")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("role", ["vpn", "fw"])

@@ -133,9 +133,36 @@ class Nic:
         return f"socket,id={nid},mcast=230.0.0.1:{self.segment},localaddr=127.0.0.1"
 
 
-def seed_iso(path: Path, instance_id: str, user_data: bytes, vendor_data: str | None = None) -> Path:
+def primary_network_config(mac: str) -> str:
+    """NoCloud network-config for the primary NIC on QEMU user networking: the subnet's router.
+
+    With restrict=on, QEMU's DHCP server leaves out the router, which a VPC subnet's DHCP always
+    gives; the instance needs it (the vpn finds its public interface by the default route)."""
+    return "\n".join(
+        [
+            "version: 1",
+            "config:",
+            "  - type: physical",
+            "    name: eth0",
+            f'    mac_address: "{mac}"',
+            "    subnets:",
+            "      - type: static",
+            "        address: 10.0.2.15/24",
+            "        gateway: 10.0.2.2",
+            "",
+        ]
+    )
+
+
+def seed_iso(
+    path: Path,
+    instance_id: str,
+    user_data: bytes,
+    vendor_data: str | None = None,
+    network_config: str | None = None,
+) -> Path:
     """A NoCloud seed: user-data as given (gzip or text: cloud-init detects both), meta-data, and
-    optional vendor-data."""
+    optional vendor-data and network-config."""
     d = path.with_suffix(".d")
     shutil.rmtree(d, ignore_errors=True)
     d.mkdir(parents=True)
@@ -143,6 +170,8 @@ def seed_iso(path: Path, instance_id: str, user_data: bytes, vendor_data: str | 
     (d / "meta-data").write_text(f"instance-id: {instance_id}\nlocal-hostname: {instance_id}\n")
     if vendor_data is not None:
         (d / "vendor-data").write_text(vendor_data)
+    if network_config is not None:
+        (d / "network-config").write_text(network_config)
     subprocess.run(
         ["genisoimage", "-quiet", "-output", str(path), "-volid", "cidata", "-joliet", "-rock", str(d)],
         check=True,
