@@ -20,6 +20,7 @@ import gzip
 import json
 import subprocess
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import endpoints
@@ -192,13 +193,18 @@ def test_late_enis_are_named_and_addressed(booted) -> None:
     assert " bridge " in links and "10.0.8.5/28" in links, f"{links}\n{_diagnose(vms['vpn'])}"
 
 
+def _first_boot_then_reboot(vm: VM, times: dict[str, float]) -> Iterator[str]:
+    """Yields once as first booted, then once more after a reboot from inside (timed)."""
+    yield "first boot"
+    times["reboot_s"] = vm.reboot()
+    vm.sh("systemctl is-system-running --wait >/dev/null || true", timeout=600)
+    yield "reboot"
+
+
 def test_fw_ruleset_is_default_deny_after_first_boot_and_reboot(booted) -> None:
     vms, times = booted
     fw = vms["fw"]
-    for moment in ("first boot", "reboot"):
-        if moment == "reboot":
-            times["fw"]["reboot_s"] = fw.reboot()
-            fw.sh("systemctl is-system-running --wait >/dev/null || true", timeout=600)
+    for moment in _first_boot_then_reboot(fw, times["fw"]):
         ruleset = fw.sh("nft list chain inet microseg forward", check=False)
         assert ruleset.returncode == 0 and "policy drop" in ruleset.stdout, (
             f"{moment}: {ruleset.stdout}{ruleset.stderr}\n{_diagnose(fw)}"
@@ -209,10 +215,7 @@ def test_fw_ruleset_is_default_deny_after_first_boot_and_reboot(booted) -> None:
 def test_vpn_loads_both_tunnels_with_psks_after_first_boot_and_reboot(booted) -> None:
     vms, times = booted
     vpn = vms["vpn"]
-    for moment in ("first boot", "reboot"):
-        if moment == "reboot":
-            times["vpn"]["reboot_s"] = vpn.reboot()
-            vpn.sh("systemctl is-system-running --wait >/dev/null || true", timeout=600)
+    for moment in _first_boot_then_reboot(vpn, times["vpn"]):
         conns = vpn.sh("swanctl --list-conns", check=False).stdout
         assert "tgw1:" in conns and "tgw2:" in conns, f"{moment}: {conns}\n{_diagnose(vpn)}"
         secrets = vpn.sh("stat -c '%a' /etc/swanctl/secrets.d/microseg-tunnels.conf", check=False)
