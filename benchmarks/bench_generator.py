@@ -1,7 +1,7 @@
 """Benchmark: `microseg generate` on 1k and 10k workloads with 50k flows, side by side with the floor.
 
 Prints wall time, the 10k/1k ratio, peak RSS of each run and the ratio to the floor, and fails
-(exit 1) when the generator takes more than 10x the floor at 10k workloads or more than 300 MB RSS.
+(exit 1) when the generator takes more than 5x the floor at 10k workloads or more than 300 MB RSS.
 
 usage: python benchmarks/bench_generator.py [--keep DIR]
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 FLOWS = 50_000
-MAX_RATIO = 10.0
+MAX_RATIO = 5.0
 MAX_RSS_MB = 300.0
 
 
