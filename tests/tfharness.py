@@ -123,6 +123,19 @@ class TfRoot:
     def state(self) -> dict[str, Any]:
         return json.loads(self.run("show", "-json").stdout)
 
+    def resources(self) -> dict[str, dict[str, Any]]:
+        """Every resource in the state, in every module, by address: its attribute values."""
+        out: dict[str, dict[str, Any]] = {}
+
+        def walk(mod: dict[str, Any]) -> None:
+            for r in mod.get("resources", []):
+                out[r["address"]] = r["values"]
+            for child in mod.get("child_modules", []):
+                walk(child)
+
+        walk(self.state().get("values", {}).get("root_module", {}))
+        return out
+
     def assert_no_changes(
         self,
         vars: dict[str, Any] | None = None,

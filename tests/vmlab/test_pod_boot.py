@@ -41,19 +41,6 @@ LATE = {"vpn": "vpn-bridge", "fw": "fw-internal"}
 AWS_API = "10.0.2.100"
 
 
-def _resources(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-
-    def walk(mod: dict[str, Any]) -> None:
-        for r in mod.get("resources", []):
-            out[r["address"]] = r["values"]
-        for child in mod.get("child_modules", []):
-            walk(child)
-
-    walk(state["values"]["root_module"])
-    return out
-
-
 @pytest.fixture(scope="module")
 def pod(moto_server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """examples/pod applied on moto: each role's user_data and ENI MACs, from the state."""
@@ -63,7 +50,7 @@ def pod(moto_server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
     env = moto_env(moto_server.endpoint)
     tf = TfRoot(REPO / EXAMPLE, tmp_path_factory.mktemp("vmlab-pod"), env)
     tf.apply({"ami_id": AMI})
-    res = _resources(tf.state())
+    res = tf.resources()
     roles = {}
     for role, enis in ENIS.items():
         inst = res[f'{POD}.aws_instance.this["{role}"]']
@@ -82,6 +69,7 @@ def booted(pod, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
     eps = endpoints.start(work / "endpoints", pod["region"], int(pod["port"]), free_port(), AWS_API)
     mode = accel(image, work)
     vms: dict[str, VM] = {}
+    late_nics: dict[str, Nic] = {}
     # Device 0 (the primary ENI: DHCP, the default route, the AWS endpoints) is QEMU user networking;
     # every other ENI is on one L2 segment per subnet (a multicast group port each), shared by both VMs.
     # Ports free now, so that two runs on one machine never share a segment.
@@ -109,7 +97,7 @@ def booted(pod, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
             nics=[n for i, n in enumerate(nics) if i != late],
             seed=seed,
         )
-        vm.late_nic = nics[late]  # type: ignore[attr-defined]
+        late_nics[role] = nics[late]
         vms[role] = vm
     times: dict[str, dict[str, float]] = {r: {} for r in vms}
     try:
@@ -120,8 +108,8 @@ def booted(pod, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
             vm.wait_agent(timeout=600)
         # Userspace is up and cloud-init is running: now the secondary ENI arrives.
         time.sleep(10)
-        for vm in vms.values():
-            vm.hotplug_nic(vm.late_nic)  # type: ignore[attr-defined]
+        for role, vm in vms.items():
+            vm.hotplug_nic(late_nics[role])
         for role, vm in vms.items():
             vm.sh("cloud-init status --wait >/dev/null || true", timeout=900)
             times[role]["first_boot_s"] = time.monotonic() - start
