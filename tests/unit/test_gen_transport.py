@@ -276,3 +276,21 @@ def test_switching_transport_drops_the_other_transports_addresses(tmp_path: Path
     assert {n: p["tunnel_inside_cidrs"] for n, p in lock["pods"].items() if n in tunnels} == {
         n: t for n, t in tunnels.items() if n in lock["pods"]
     }
+
+
+def test_inside_pools_skip_what_aws_reserves() -> None:
+    from microseg.allocate.transport import (
+        CONNECT_INSIDE_RESERVED,
+        INSIDE_RESERVED,
+        connect_inside_capacity,
+        inside_blocks,
+    )
+    from microseg.netaddr import fmt
+
+    connect = {fmt(a, 29) for a in inside_blocks(29, CONNECT_INSIDE_RESERVED)}
+    assert "169.254.169.248/29" not in connect and not any(f"169.254.{i}.0/29" in connect for i in range(6))
+    assert {"169.254.10.0/29", "169.254.169.240/29", "169.254.170.0/29", "169.254.255.248/29"} <= connect
+    # 169.254.10.0 up to the end: 246 /24s of 32 /29s, less the one AWS reserves.
+    assert connect_inside_capacity() == len(connect) == 246 * 32 - 1
+    vpn = {fmt(a, 30) for a in inside_blocks(30, INSIDE_RESERVED)}
+    assert "169.254.169.252/30" not in vpn and "169.254.169.248/30" in vpn and len(vpn) == 246 * 64 - 1
