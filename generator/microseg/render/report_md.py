@@ -145,7 +145,7 @@ def render_report_md(plan: Plan) -> str:
         "",
     ]
     lines += _table(
-        ["quota", "needed", "quota", "stated", "what"],
+        ["key", "needed", "quota", "stated", "what"],
         [[k, v["need"], v["quota"], v["stated"], v["what"]] for k, v in quota_report(plan).items()],
     )
     lines += [
