@@ -294,3 +294,15 @@ def test_inside_pools_skip_what_aws_reserves() -> None:
     assert connect_inside_capacity() == len(connect) == 246 * 32 - 1
     vpn = {fmt(a, 30) for a in inside_blocks(30, INSIDE_RESERVED)}
     assert "169.254.169.252/30" not in vpn and "169.254.169.248/30" in vpn and len(vpn) == 246 * 64 - 1
+
+
+def test_diff_names_a_transport_switch(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert _generate(out, _example_settings(tmp_path, 'transport = "vpn"\n')).exit_code == 0
+    connect = _example_settings(tmp_path, 'transport = "connect"\n')
+    args = ["diff", str(EX / "inventory.csv"), "--out", str(out), "--flows", str(EX / "flows.csv")]
+    r = runner.invoke(app, [*args, "--settings", str(connect), "--json"])
+    assert r.exit_code == 0, r.output
+    changed = {s["key"]: (s["old"], s["new"]) for s in json.loads(r.stdout)["settings"]}
+    assert changed["transport.type"] == ("vpn", "connect")
+    assert changed["pods.capacity_mbps"] == (2500, 10000)
