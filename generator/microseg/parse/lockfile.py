@@ -10,6 +10,7 @@ from typing import Any
 from microseg.allocate.asn import ROLES
 from microseg.allocate.transport import CONNECT_INSIDE_RESERVED, INSIDE_RESERVED, tgw_addresses
 from microseg.errors import Collector
+from microseg.model import CONNECT_PEERS_MAX
 from microseg.netaddr import cidr_span, is_canonical_cidr, reserved_overlap
 from microseg.parse.inventory import NAME
 from microseg.parse.settings import PRIVATE_ASN
@@ -178,9 +179,7 @@ def _check_transport(lock: LockState, err) -> None:  # type: ignore[no-untyped-d
         if reach is not None and lo < reach[0]:
             err(
                 path,
-                f"{c} is also {reach[2]} ({reach[1]})"
-                if c == reach[1]
-                else f"{c} overlaps {reach[2]} ({reach[1]})",
+                f"{c} is also {reach[2]}" if c == reach[1] else f"{c} overlaps {reach[2]} ({reach[1]})",
             )
         if reach is None or hi > reach[0]:
             reach = (hi, c, path)
@@ -188,10 +187,10 @@ def _check_transport(lock: LockState, err) -> None:  # type: ignore[no-untyped-d
     pool = tgw_addresses(block) if block is not None else range(0)
     addresses: dict[str, str] = {}
     for p in lock.pods.values():
-        if len(p.connect_peers) > 4:
+        if len(p.connect_peers) > CONNECT_PEERS_MAX:
             err(
                 f"pods.{p.name}.connect_peers",
-                f"{len(p.connect_peers)} peers; AWS allows 4 per Connect attachment",
+                f"{len(p.connect_peers)} peers; AWS allows {CONNECT_PEERS_MAX} per Connect attachment",
             )
         for i, c in enumerate(p.connect_peers):
             path = f"pods.{p.name}.connect_peers[{i}].transit_gateway_address"
