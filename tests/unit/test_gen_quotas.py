@@ -182,3 +182,27 @@ def test_throughput_warnings(tmp_path: Path) -> None:
         "no baseline bandwidth known for m7i.large: add it under [throughput.network_mbps] "
         "to check it carries 2500 Mbps"
     ]
+
+
+def test_cli_exits_3_and_writes_nothing_for_a_stated_quota(tmp_path: Path) -> None:
+    import json
+
+    from microseg.cli import app
+    from typer.testing import CliRunner
+
+    ex = Path(__file__).resolve().parents[2] / "examples"
+    toml = tmp_path / "microseg.toml"
+    toml.write_text((ex / "microseg.toml").read_text() + "\n[quotas]\nelastic_ips_per_region = 10\n")
+    line = len(toml.read_text().splitlines())
+    args = ["generate", str(ex / "inventory.csv"), "--flows", str(ex / "flows.csv"), "--settings", str(toml)]
+    r = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out"), "--json"])
+    assert r.exit_code == 3, r.output
+    assert json.loads(r.stdout)["errors"] == [
+        {
+            "file": str(toml),
+            "line": line,
+            "column": "quotas.elastic_ips_per_region",
+            "message": "Elastic IPs (2 per pod on vpn transport + the NAT): 11 needed, the quota is 10",
+        }
+    ]
+    assert not (tmp_path / "out").exists()
