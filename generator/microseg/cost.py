@@ -41,6 +41,10 @@ def estimate(settings: Settings, workloads: list[Workload], pods: int) -> dict[s
     # Workload attachments are direct; core (main TGW), core (management TGW) and VPN attachments are shared.
     shared_attachments = 2 + pods
     checks = pods * settings.health_checks_per_hour * h
+    vpn = settings.transport == "vpn"
+    # Connect pods have no VPN connection and no vpn EIP (GRE rides the core's VPC attachment).
+    pod_attachment = "VPNs" if vpn else "Connect attachments"
+    eips = (2 if vpn else 1) * pods + 1
     items = [
         _item(
             "tgw_attachments_workloads",
@@ -52,7 +56,7 @@ def estimate(settings: Settings, workloads: list[Workload], pods: int) -> dict[s
         ),
         _item(
             "tgw_attachments_shared",
-            "TGW attachment-hours, core VPC + management TGW + pod VPNs",
+            f"TGW attachment-hours, core VPC + management TGW + pod {pod_attachment}",
             shared_attachments * h,
             "attachment-hour",
             p.tgw_attachment_hour,
@@ -68,8 +72,10 @@ def estimate(settings: Settings, workloads: list[Workload], pods: int) -> dict[s
         ),
         _item(
             "vpn_connections",
-            "Site-to-site VPN connection-hours (one per pod)",
-            pods * h,
+            "Site-to-site VPN connection-hours (one per pod)"
+            if vpn
+            else "Site-to-site VPN connections (none on connect)",
+            pods * h if vpn else 0,
             "connection-hour",
             p.vpn_connection_hour,
             True,
@@ -92,8 +98,8 @@ def estimate(settings: Settings, workloads: list[Workload], pods: int) -> dict[s
         ),
         _item(
             "public_ipv4",
-            "Public IPv4 (EIP) hours: vpn + fw per pod, NAT",
-            (2 * pods + 1) * h,
+            f"Public IPv4 (EIP) hours: {'vpn + fw' if vpn else 'fw'} per pod, NAT",
+            eips * h,
             "address-hour",
             p.public_ipv4_hour,
             True,

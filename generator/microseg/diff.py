@@ -41,6 +41,7 @@ _SETTINGS_KEYS = (
     "core",
     "instance_types",
     "management",
+    "transport",
 )
 # Settings every stack reads (every resource is named and tagged with them).
 _ALL_STACKS_KEYS = frozenset({"name", "region", "tags"})

@@ -24,7 +24,7 @@ from microseg.render.jsonfmt import dumps
 from microseg.render.lockfile import render_lock
 from microseg.render.report_json import render_report_json
 from microseg.render.report_md import render_report_md
-from microseg.render.tfvars import render_tfvars
+from microseg.render.tfvars import render_tfvars, transport_json
 from microseg.render.topology import render_dot
 from microseg.segmentation import check_flow_cidrs
 from microseg.state import InputRecord, LockState
@@ -122,6 +122,7 @@ def settings_reverted(old_tfvars: Path, settings: Settings) -> list[str]:
         "workload_supernet": settings.workload_supernet,
         "instance_types": dict(settings.instance_types),
         "management": {"allowed_domains": list(settings.allowed_domains)},
+        "transport": transport_json(settings),
     }
     return [leaf["key"] for key in new if key in old for leaf in leaves(old[key], new[key], key)]
 

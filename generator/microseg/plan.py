@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from microseg import validate
+from microseg import limits, validate
 from microseg.allocate.asn import allocate_asns
 from microseg.allocate.core import CoreLayout, layout_core, max_pods
-from microseg.allocate.pods import (
-    FleetSize,
-    assign_tunnels,
-    check_fleet,
-    check_quotas,
-    place_pods,
-    size_fleet,
-)
+from microseg.allocate.pods import FleetSize, check_fleet, place_pods, size_fleet
+from microseg.allocate.transport import assign_transport
 from microseg.allocate.workloads import allocate_workloads
 from microseg.cost import estimate
 from microseg.errors import Collector, Problem
 from microseg.model import BroadFlow, FlowSet, Inventory, Settings, Workload
+from microseg.netaddr import cidr_span, parse_network, span
 from microseg.policy import Policy, build_policy
 from microseg.segmentation import check_flow_cidrs
 from microseg.state import InputRecord, LockState, PodAlloc, VpcAlloc
@@ -41,11 +36,18 @@ class Plan:
     warnings: list[Problem] = field(default_factory=list)
     broad_flows: tuple[BroadFlow, ...] = ()  # opted-in broad flow endpoints, listed for audit
     inputs: dict[str, InputRecord | None] = field(default_factory=dict)  # recorded in the lock
+    quotas: tuple[limits.Need, ...] = ()  # what the fleet takes of each AWS quota (for the report)
     generation: str = ""  # id of the written set (empty until written)
 
     def lock(self) -> LockState:
         return LockState(
-            self.settings.core_cidr, self.allocations, self.tombstones, self.asn, self.pods, self.inputs
+            self.settings.core_cidr,
+            self.allocations,
+            self.tombstones,
+            self.asn,
+            self.pods,
+            self.inputs,
+            self.settings.connect_cidr_block,
         )
 
 
@@ -63,6 +65,7 @@ def build_plan(
     flows = flows or FlowSet("flows.csv", ())
     workloads = {w.name: w for w in sorted(inventory.workloads, key=lambda w: w.name)}
     validate.check_lock(settings, lock, lock_file, problems)
+    validate.check_transport_lock(settings, lock, lock_file, problems)
     validate.check_flows(flows, workloads, problems)
     broad = check_flow_cidrs(flows, settings, workloads, lock, problems)
     problems.raise_if_errors()
@@ -70,8 +73,11 @@ def build_plan(
     # Sizes first: an impossible fleet answers exit 3 before anything is allocated.
     total_mbps = sum(w.bandwidth_mbps for w in workloads.values())
     required, total = size_fleet(total_mbps, settings)
-    check_fleet(required, total, settings, max_pods(settings.core_cidr, len(settings.azs)))
-    check_quotas(total, len(workloads), settings)
+    check_fleet(
+        required, total, settings, max_pods(settings.core_cidr, len(settings.azs), settings.transport)
+    )
+    needs = limits.fleet_needs(settings, total, len(workloads))
+    limits.enforce(settings, needs)
 
     alloc = allocate_workloads(inventory.workloads, settings, lock, release, inventory.file, problems)
     asn = allocate_asns(settings, lock.asn, problems)
@@ -79,8 +85,9 @@ def build_plan(
     allocations = dict(sorted(alloc.workloads.items()))
     validate.check_supernet(settings, allocations, workloads, inventory.file, problems)
 
-    pods = assign_tunnels(place_pods(total, settings, lock.pods), settings)
-    core = layout_core(settings, list(pods))
+    placed = place_pods(total, settings, lock.pods)
+    core = layout_core(settings, list(placed))
+    pods = assign_transport(placed, settings, core)
     per_az = {az: sum(1 for p in pods.values() if p.az == az) for az in settings.azs}
     fleet = FleetSize(settings.pod_capacity_mbps, total_mbps, required, settings.spare_pods, total, per_az)
     qos = {name: round(w.bandwidth_mbps / required, 3) for name, w in workloads.items()}
@@ -96,14 +103,11 @@ def build_plan(
     cidrs = {name: a.cidr for name, a in allocations.items()}
     policy = build_policy(flows, cidrs, core.internal_block)
     cost = estimate(settings, list(workloads.values()), total)
-    validate.quota_warnings(
-        settings,
-        total,
-        len(allocations) + 1,
-        len(allocations),
-        policy.ingress,
-        problems,  # type: ignore[arg-type]
-    )
+    # Security-group rules need the policy: still before anything is written (exit 3 all the same).
+    sg = limits.sg_needs(settings, policy.ingress, _workload_ranges(settings, allocations))
+    limits.enforce(settings, sg)
+    limits.warn(settings, needs + sg, problems)
+    limits.throughput_warnings(settings, problems)
     return Plan(
         settings=settings,
         workloads=workloads,
@@ -119,4 +123,16 @@ def build_plan(
         qos=qos,
         warnings=sorted(set(problems.warnings), key=lambda p: (p.file, p.line, p.column, p.message)),
         broad_flows=broad,
+        quotas=tuple(needs + sg),
     )
+
+
+def _workload_ranges(settings: Settings, allocations: dict[str, VpcAlloc]) -> int:
+    """The supernet plus every distinct workload CIDR outside it: what the pod's fw groups list."""
+    lo, hi = span(*parse_network(settings.workload_supernet))
+    outside = set()
+    for a in allocations.values():
+        s, e = cidr_span(a.cidr)
+        if s < lo or e > hi:
+            outside.add(a.cidr)
+    return 1 + len(outside)

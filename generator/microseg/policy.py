@@ -91,16 +91,43 @@ def build_policy(
                 by_key = rules[target] = {}
             entry = by_key.get(key)
             if entry is None:
-                by_key[key] = [f"{reference} {src_value} to {dst_value}", 1]
+                by_key[key] = [f"{reference} {src_value} to {dst_value}", 1, i]
             else:
                 entry[1] += 1
     ingress: dict[str, list[str]] = {}
     for target, by_key in rules.items():
+        items = sorted(by_key.items())
+        merged = _merge_ports(items) if len(items) > 1 else [(*k, *v) for k, v in items]
         ingress[target] = [
             ingress_rule("-1" if proto == "any" else proto, lo, hi, cidr, _describe(first, count))
-            for (proto, lo, hi, cidr), (first, count) in sorted(by_key.items())
+            for proto, lo, hi, cidr, first, count, _ in merged
         ]
     return Policy(out, ingress)
+
+
+def _merge_ports(items: list[tuple[tuple[str, int, int, str], list[Any]]]) -> list[Any]:
+    """One rule per run of adjacent or overlapping ports of one protocol and CIDR, and a protocol-any
+    rule absorbs its CIDR's other rules: AWS counts every rule against the group's quota, and the
+    merged set admits exactly the same packets. The description names the earliest flow and counts
+    every flow merged in. ``items`` are sorted, so "any" comes first and ports ascend."""
+    out: list[list[Any]] = []  # [proto, lo, hi, cidr, first, count, order]
+    last: dict[tuple[str, str], list[Any]] = {}
+    for (proto, lo, hi, cidr), (first, count, order) in items:
+        cur = last.get(("any", cidr)) if proto != "any" else None
+        if cur is None:
+            cur = last.get((proto, cidr))
+            if cur is None or proto not in ("tcp", "udp") or lo > cur[2] + 1:
+                cur = [proto, lo, hi, cidr, first, count, order]
+                out.append(cur)
+                last[(proto, cidr)] = cur
+                continue
+            cur[2] = max(cur[2], hi)
+        cur[5] += count
+        if order < cur[6]:
+            cur[4], cur[6] = first, order
+    if len(out) < len(items):
+        out.sort(key=lambda r: (r[0], r[1], r[2], r[3]))
+    return out
 
 
 def _cidr(e: Endpoint, cidrs: dict[str, str]) -> str:

@@ -18,10 +18,23 @@ class VpcAlloc:
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectPeer:
+    """One TGW Connect peer of a pod: its BGP inside /29 and the TGW's GRE outer address."""
+
+    inside_cidr: str
+    transit_gateway_address: str
+
+
+@dataclass(frozen=True, slots=True)
 class PodAlloc:
+    """A pod's place and its transport addresses: two VPN inside /30s (vpn transport), or Connect
+    peers and the vpn instance's GRE outer address (connect transport); the other transport's are empty."""
+
     index: int
     az: str
-    tunnel_inside_cidrs: tuple[str, str]
+    tunnel_inside_cidrs: tuple[str, ...] = ()
+    connect_peers: tuple[ConnectPeer, ...] = ()
+    connect_address: str | None = None
 
     @property
     def name(self) -> str:
@@ -53,6 +66,10 @@ class LockState:
     pods: dict[int, PodAlloc] = field(default_factory=dict)
     # kind -> the file of the last run, None when that run had none; a kind missing = not recorded.
     inputs: dict[str, InputRecord | None] = field(default_factory=dict)
+    # The TGW CIDR block the Connect peers' GRE addresses come from (connect transport only).
+    connect_cidr_block: str | None = None
+    # The lock's text, to point later checks (against the settings) at a key's line.
+    source: str = field(default="", compare=False, repr=False)
 
     @property
     def empty(self) -> bool:

@@ -1,13 +1,13 @@
-"""Cross-checks between inputs (flows vs inventory, settings vs lock) and warnings near AWS quotas."""
+"""Cross-checks between inputs (flows vs inventory, settings vs lock); AWS quotas are in microseg.limits."""
 
 from __future__ import annotations
 
-from microseg.errors import Collector
+from microseg.allocate.core import layout_core
+from microseg.errors import Collector, ExhaustedError
 from microseg.model import FlowSet, Settings, Workload
-from microseg.netaddr import cidr_span, parse_network, span
+from microseg.netaddr import cidr_span, fmt_ip, parse_network, span
+from microseg.parse.lockfile import key_lines, line_of
 from microseg.state import LockState, VpcAlloc
-
-NEAR = 0.8  # warn at 80% of a quota
 
 
 def check_lock(settings: Settings, lock: LockState, lock_file: str, problems: Collector) -> None:
@@ -19,6 +19,42 @@ def check_lock(settings: Settings, lock: LockState, lock_file: str, problems: Co
             f"{lock_file} was generated with core {lock.core_cidr}; changing it renumbers every pod and core "
             "subnet (start from an empty output directory to do that deliberately)",
         )
+
+
+def check_transport_lock(settings: Settings, lock: LockState, lock_file: str, problems: Collector) -> None:
+    """What the lock's transport addresses must mean under these settings: the TGW CIDR block is the
+    one the lock's Connect peers came from, and each pod's GRE address lies in its own AZ's
+    internal subnet, above every fw internal address and below the subnet's last (AWS's)."""
+    block = lock.connect_cidr_block
+    if settings.transport == "connect" and block is not None and block != settings.connect_cidr_block:
+        key = "pods.connect_cidr_block" if settings.line_of("pods.connect_cidr_block") else "pods.transport"
+        problems.error(
+            settings.file,
+            settings.line_of(key),
+            key,
+            f"{lock_file} has Connect peers from the TGW CIDR block {block}; changing it renumbers every "
+            f'Connect peer (set connect_cidr_block = "{block}", or start from an empty output directory)',
+        )
+    if settings.transport != "connect" or lock.core_cidr != settings.core_cidr:
+        return  # the other transport's addresses are dropped; a core change is refused above
+    try:
+        core = layout_core(settings, [])
+    except ExhaustedError:
+        return  # a core too small for its AZs is reported (exit 3) when the fleet is laid out
+    lines: dict[str, int] | None = None
+    for p in lock.pods.values():
+        if p.connect_address is None or p.az not in core.internal_base:
+            continue
+        lo, hi = core.connect_range(p.az)
+        if not lo <= cidr_span(f"{p.connect_address}/32")[0] <= hi:
+            lines = key_lines(lock.source) if lines is None else lines
+            problems.error(
+                lock_file,
+                line_of(f"pods.{p.name}.connect_address", lines),
+                f"pods.{p.name}.connect_address",
+                f"{p.connect_address} is not a GRE address of {p.az}: those are {fmt_ip(lo)}-{fmt_ip(hi)} "
+                f"in its internal subnet {core.subnets[p.az]['internal']}",
+            )
 
 
 def check_flows(flows: FlowSet, workloads: dict[str, Workload], problems: Collector) -> None:
@@ -61,51 +97,3 @@ def check_supernet(
                 f"{name} keeps {a.cidr}, outside workload_supernet {settings.workload_supernet} "
                 "(allocations never move)",
             )
-
-
-def quota_warnings(
-    settings: Settings,
-    pods: int,
-    prefixes: int,
-    workload_count: int,
-    ingress: dict[str, list[object]],
-    problems: Collector,
-) -> None:
-    def check(value: int, quota: int, key: str, what: str) -> None:
-        if value > quota:
-            problems.warn(
-                settings.file,
-                settings.line_of(f"quotas.{key}"),
-                f"quotas.{key}",
-                f"{what}: {value} exceeds the AWS default of {quota}; request a quota increase first",
-            )
-        elif value >= NEAR * quota:
-            problems.warn(
-                settings.file,
-                settings.line_of(f"quotas.{key}"),
-                f"quotas.{key}",
-                f"{what}: {value} is near the AWS default of {quota}",
-            )
-
-    check(pods, settings.quota_vpn_connections, "vpn_connections_per_region", "VPN connections (one per pod)")
-    check(
-        pods,
-        settings.quota_customer_gateways,
-        "customer_gateways_per_region",
-        "customer gateways (one per pod)",
-    )
-    check(
-        prefixes,
-        settings.quota_routes_per_cgw,
-        "routes_per_customer_gateway",
-        "routes on each pod's BGP session (workload CIDRs + core)",
-    )
-    check(workload_count + pods + 2, settings.quota_tgw_attachments, "tgw_attachments", "TGW attachments")
-    worst = max(((len(r), n) for n, r in ingress.items()), default=(0, ""))
-    if worst[0]:
-        check(
-            worst[0],
-            settings.quota_sg_rules,
-            "security_group_rules",
-            f"inbound rules in {worst[1]}'s security group",
-        )

@@ -25,6 +25,7 @@ CONTRACT_KEYS = {
     "ram_share_accounts",
     "flows",
     "management",
+    "transport",
 }
 WORKLOAD_KEYS = {
     "cidr",
@@ -58,7 +59,15 @@ def test_generate_outputs_match_contract(tmp_path: Path) -> None:
     assert set(tf) == CONTRACT_KEYS
     assert set(tf["workloads"]["payments"]) == WORKLOAD_KEYS
     assert tf["ram_share_accounts"] == ["222222222222"]
-    assert set(tf["pods"]["pod-01"]) == {"index", "az", "bridge_cidr", "tunnel_inside_cidrs"}
+    assert set(tf["pods"]["pod-01"]) == {
+        "index",
+        "az",
+        "bridge_cidr",
+        "tunnel_inside_cidrs",
+        "connect_peers",
+        "connect_address",
+    }
+    assert set(tf["transport"]) == {"type", "tunnel_bandwidth", "connect_peers", "transit_gateway_cidr_block"}
     assert set(tf["flows"][0]) == {
         "id",
         "source",

@@ -1,18 +1,20 @@
-"""Fleet sizing and placement: how many pods, in which AZ, with which VPN inside CIDRs."""
+"""Fleet sizing and placement: how many pods, in which AZ (their transport addresses: allocate.transport)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
+from microseg.allocate.transport import (
+    INSIDE_POOL,
+    INSIDE_RESERVED,
+    connect_inside_capacity,
+    tgw_addresses,
+)
 from microseg.errors import ExhaustedError, Problem
 from microseg.model import Settings
-from microseg.netaddr import fmt, parse_network, span
+from microseg.netaddr import parse_network, span
 from microseg.state import PodAlloc
-
-# AWS reserves these inside CIDRs; we also start at 169.254.10.0 to leave the low /30s alone.
-INSIDE_POOL = ("169.254.10.0", "169.254.255.252")
-INSIDE_RESERVED = (("169.254.0.0", 21), ("169.254.169.252", 30))  # 0.0/21 covers 0.0-5.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +57,31 @@ def inside_cidr_capacity() -> int:
 def check_fleet(required: int, total: int, settings: Settings, max_core_pods: int) -> None:
     """Exit 3 before any allocation when the computed fleet cannot exist, with need vs room."""
     limits = [
-        (max_core_pods, f"core_cidr {settings.core_cidr} has room for {max_core_pods} pods", "core_cidr"),
-        (
-            inside_cidr_capacity() // 2,
-            "169.254.0.0/16 has VPN inside /30s for {n} pods (two each)",
-            "pods.capacity_mbps",
-        ),
+        (max_core_pods, f"core_cidr {settings.core_cidr} has room for {max_core_pods} pods", "core_cidr")
     ]
+    if settings.transport == "connect":
+        peers = settings.connect_peers or 1
+        block = settings.connect_cidr_block or ""
+        limits += [
+            (
+                connect_inside_capacity() // peers,
+                f"169.254.0.0/16 has Connect inside /29s for {{n}} pods ({peers} each)",
+                "pods.connect_peers",
+            ),
+            (
+                len(tgw_addresses(block)) // peers,
+                f"the TGW CIDR block {block} has GRE addresses for {{n}} pods ({peers} each)",
+                "pods.connect_cidr_block",
+            ),
+        ]
+    else:
+        limits.append(
+            (
+                inside_cidr_capacity() // 2,
+                "169.254.0.0/16 has VPN inside /30s for {n} pods (two each)",
+                "pods.capacity_mbps",
+            )
+        )
     problems = []
     for room, what, key in limits:
         if total > room:
@@ -77,45 +97,6 @@ def check_fleet(required: int, total: int, settings: Settings, max_core_pods: in
             )
     if problems:
         raise ExhaustedError(problems)
-
-
-def check_quotas(total: int, workloads: int, settings: Settings) -> None:
-    """Quotas the settings state (the account's real ones) are limits like the pools: exit 3 before
-    any allocation. Quotas left at AWS's defaults only warn (they can be raised; see validate)."""
-    found = []
-    for key, need, quota, what in (
-        (
-            "vpn_connections_per_region",
-            total,
-            settings.quota_vpn_connections,
-            "VPN connections (one per pod)",
-        ),
-        (
-            "customer_gateways_per_region",
-            total,
-            settings.quota_customer_gateways,
-            "customer gateways (one per pod)",
-        ),
-        ("tgw_attachments", workloads + total + 2, settings.quota_tgw_attachments, "TGW attachments"),
-        (
-            "routes_per_customer_gateway",
-            workloads + 1,
-            settings.quota_routes_per_cgw,
-            "routes per BGP session",
-        ),
-    ):
-        line = settings.line_of(f"quotas.{key}")
-        if line and need > quota:
-            found.append(
-                Problem(
-                    settings.file,
-                    line,
-                    f"quotas.{key}",
-                    f"{what}: {_count(need)} needed, the quota is {quota:,}",
-                )
-            )
-    if found:
-        raise ExhaustedError(found)
 
 
 def _count(n: int) -> str:
@@ -142,35 +123,5 @@ def place_pods(total: int, settings: Settings, locked: dict[int, PodAlloc]) -> d
     for az in azs:
         for _ in range(target[az] - min(len(current[az]), target[az])):
             i = next(free)
-            placed[i] = PodAlloc(i, az, ("", ""))
+            placed[i] = PodAlloc(i, az)
     return dict(sorted(placed.items()))
-
-
-def assign_tunnels(pods: dict[int, PodAlloc], settings: Settings) -> dict[int, PodAlloc]:
-    """Two unique /30s per pod from 169.254.0.0/16, never AWS's reserved ones; kept ones stay."""
-    taken = {t for p in pods.values() for t in p.tunnel_inside_cidrs if t}
-    start = parse_network(INSIDE_POOL[0] + "/30")[0]
-    end = parse_network(INSIDE_POOL[1] + "/30")[0]
-    reserved = [span(*parse_network(f"{a}/{p}")) for a, p in INSIDE_RESERVED]
-    cursor = start
-    out: dict[int, PodAlloc] = {}
-
-    def next_free() -> str:
-        nonlocal cursor
-        while cursor <= end:
-            cidr = fmt(cursor, 30)
-            blocked = any(lo <= cursor < hi for lo, hi in reserved)
-            cursor += 4
-            if not blocked and cidr not in taken:
-                taken.add(cidr)
-                return cidr
-        raise ExhaustedError(
-            [Problem(settings.file, 0, "pods", "no free VPN inside /30 left in 169.254.0.0/16")]
-        )
-
-    for index, pod in pods.items():
-        if all(pod.tunnel_inside_cidrs):
-            out[index] = pod
-        else:
-            out[index] = PodAlloc(index, pod.az, (next_free(), next_free()))
-    return out

@@ -73,6 +73,9 @@ def allocate_workloads(
     held: list[tuple[int, int, str, Workload | None]] = []
     core = parse_network(settings.core_cidr)
     held.append((*span(*core), f"the core {settings.core_cidr}", None))
+    if settings.connect_cidr_block is not None:
+        block = settings.connect_cidr_block
+        held.append((*cidr_span(block), f"the TGW CIDR block {block} ([pods] connect_cidr_block)", None))
     for name, alloc in result.items():
         held.append((*cidr_span(alloc.cidr), f"workload {name} ({alloc.cidr})", None))
     for name, alloc in tombs.items():

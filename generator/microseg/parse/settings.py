@@ -10,7 +10,15 @@ from typing import Any
 
 from microseg.errors import Collector
 from microseg.io.tomlfile import read_toml
-from microseg.model import Prices, Settings
+from microseg.model import (
+    CONNECT_PEER_MBPS,
+    CONNECT_PEERS_MAX,
+    DEFAULT_CONNECT_CIDR_BLOCK,
+    DEFAULT_CONNECT_PEERS,
+    TUNNEL_MBPS,
+    Prices,
+    Settings,
+)
 from microseg.netaddr import overlaps, parse_network, reserved_overlap, span
 
 PRIVATE_ASN = ((64512, 65534), (4200000000, 4294967294))
@@ -39,9 +47,19 @@ SCHEMA: dict[str, tuple[str, ...]] = {
         "cost",
         "quotas",
         "segmentation",
+        "throughput",
     ),
     "segmentation": ("broadest_prefix",),
-    "pods": ("capacity_mbps", "spares", "survive_az_loss"),
+    "pods": (
+        "capacity_mbps",
+        "spares",
+        "survive_az_loss",
+        "transport",
+        "tunnel_bandwidth",
+        "connect_peers",
+        "connect_cidr_block",
+    ),
+    "throughput": ("ipsec_mbps_per_vcpu", "network_mbps", "vcpus"),
     "asn": ("pools", "used_elsewhere", "transit_gateway", "management", "pods"),
     "instance_types": ("vpn", "fw", "nat"),
     "prices": ("source", *_PRICE_KEYS, "instance_hour"),
@@ -64,9 +82,24 @@ SCHEMA: dict[str, tuple[str, ...]] = {
         "routes_per_customer_gateway",
         "tgw_attachments",
         "security_group_rules",
+        "security_groups_per_network_interface",
+        "elastic_ips_per_region",
+        "lambda_concurrent_executions",
     ),
 }
-_FREE_TABLES = ("tags", "prices.instance_hour")
+_FREE_TABLES = ("tags", "prices.instance_hour", "throughput.network_mbps", "throughput.vcpus")
+# [quotas] key -> Settings field
+QUOTA_FIELDS = {
+    "vpn_connections_per_region": "quota_vpn_connections",
+    "customer_gateways_per_region": "quota_customer_gateways",
+    "routes_per_customer_gateway": "quota_routes_per_cgw",
+    "tgw_attachments": "quota_tgw_attachments",
+    "security_group_rules": "quota_sg_rules",
+    "security_groups_per_network_interface": "quota_sg_per_eni",
+    "elastic_ips_per_region": "quota_eips",
+    "lambda_concurrent_executions": "quota_lambda_concurrency",
+}
+SG_RULES_TIMES_GROUPS = 1000  # AWS: rules per security group x security groups per ENI
 
 
 class _Reader:
@@ -195,7 +228,14 @@ def parse_settings(data: dict[str, Any], lines: dict[str, int], label: str, prob
     if overlaps(span(*parse_network(supernet)), span(*parse_network(core))):
         r.error("core_cidr", f"{core} overlaps workload_supernet {supernet}")
 
-    capacity = r.num("pods.capacity_mbps", d.pod_capacity_mbps, 0, 1_000_000, lo_open=True)
+    transport = _transport(r, core, supernet)
+    capacity = r.num("pods.capacity_mbps", transport["ceiling"], 0, 1_000_000, lo_open=True)
+    if r.has("pods.capacity_mbps") and capacity > transport["ceiling"]:
+        r.error(
+            "pods.capacity_mbps",
+            f"{capacity:g} Mbps is more than one pod's transport carries ({transport['what']} = "
+            f"{transport['ceiling']:g} Mbps); a lower value derates the pods, a higher one cannot hold",
+        )
     spares = r.int_("pods.spares", d.spare_pods, 0, 100)
     survive = r.bool_("pods.survive_az_loss", d.survive_az_loss)
     if survive and len(azs) < 2:
@@ -272,15 +312,25 @@ def parse_settings(data: dict[str, Any], lines: dict[str, int], label: str, prob
 
     broadest = r.int_("segmentation.broadest_prefix", d.broadest_flow_prefix, 1, 32)
 
-    q = {
-        "vpn_connections_per_region": d.quota_vpn_connections,
-        "customer_gateways_per_region": d.quota_customer_gateways,
-        "routes_per_customer_gateway": d.quota_routes_per_cgw,
-        "tgw_attachments": d.quota_tgw_attachments,
-        "security_group_rules": d.quota_sg_rules,
-    }
-    for k in q:
-        q[k] = r.int_(f"quotas.{k}", q[k], 1, 1_000_000)
+    q = {k: r.int_(f"quotas.{k}", getattr(d, f), 1, 1_000_000) for k, f in QUOTA_FIELDS.items()}
+    rules, groups = q["security_group_rules"], q["security_groups_per_network_interface"]
+    if rules * groups > SG_RULES_TIMES_GROUPS:
+        key = next(
+            (
+                f"quotas.{k}"
+                for k in ("security_group_rules", "security_groups_per_network_interface")
+                if r.has(f"quotas.{k}")
+            ),
+            "quotas",
+        )
+        r.error(
+            key,
+            f"{rules} rules per security group x {groups} groups per network interface = {rules * groups:,}; "
+            f"AWS caps the product at {SG_RULES_TIMES_GROUPS:,}",
+        )
+    network_mbps = _type_table(r, "throughput.network_mbps", d.network_mbps, float, 1e7)
+    vcpus = _type_table(r, "throughput.vcpus", d.vcpus, int, 4096)
+    ipsec = r.num("throughput.ipsec_mbps_per_vcpu", d.ipsec_mbps_per_vcpu, 0, 1e6, lo_open=True)
 
     return Settings(
         name=name,
@@ -291,6 +341,10 @@ def parse_settings(data: dict[str, Any], lines: dict[str, int], label: str, prob
         workload_supernet=supernet,
         core_cidr=core,
         pod_capacity_mbps=capacity,
+        transport=transport["type"],
+        tunnel_bandwidth=transport["tunnel_bandwidth"],
+        connect_peers=transport["connect_peers"],
+        connect_cidr_block=transport["connect_cidr_block"],
         spare_pods=spares,
         survive_az_loss=survive,
         asn_pools=pools,
@@ -304,15 +358,87 @@ def parse_settings(data: dict[str, Any], lines: dict[str, int], label: str, prob
         tgw_passes=tgw_passes,
         internet_fraction=fraction,
         **extra_cost,
-        quota_vpn_connections=q["vpn_connections_per_region"],
-        quota_customer_gateways=q["customer_gateways_per_region"],
-        quota_routes_per_cgw=q["routes_per_customer_gateway"],
-        quota_tgw_attachments=q["tgw_attachments"],
-        quota_sg_rules=q["security_group_rules"],
+        **{f: q[k] for k, f in QUOTA_FIELDS.items()},
+        network_mbps=network_mbps,
+        vcpus=vcpus,
+        ipsec_mbps_per_vcpu=ipsec,
         broadest_flow_prefix=broadest,
         file=label,
         lines=lines,
     )
+
+
+def _transport(r: _Reader, core: str, supernet: str) -> dict[str, Any]:
+    """[pods] transport and the settings that belong to one transport only. Every combination
+    that makes no sense is an error at the key that does not belong."""
+    kind = r.str_("pods.transport", "vpn")
+    if kind not in ("vpn", "connect"):
+        r.error("pods.transport", f'{kind!r} is not a transport (expected "vpn" or "connect")')
+        kind = "vpn"
+    out: dict[str, Any] = {
+        "type": kind,
+        "tunnel_bandwidth": None,
+        "connect_peers": None,
+        "connect_cidr_block": None,
+    }
+    if kind == "vpn":
+        for key in ("connect_peers", "connect_cidr_block"):
+            if r.has(f"pods.{key}"):
+                r.error(f"pods.{key}", 'applies to transport = "connect" only (this fleet uses "vpn")')
+        bandwidth = r.str_("pods.tunnel_bandwidth", "standard")
+        if bandwidth not in TUNNEL_MBPS:
+            r.error(
+                "pods.tunnel_bandwidth",
+                f'{bandwidth!r} is not a tunnel bandwidth (expected "standard" or "large")',
+            )
+            bandwidth = "standard"
+        out["tunnel_bandwidth"] = bandwidth
+        out["ceiling"] = 2 * TUNNEL_MBPS[bandwidth]
+        out["what"] = f"2 {bandwidth} tunnels x {TUNNEL_MBPS[bandwidth]:,.0f} Mbps"
+        return out
+    if r.has("pods.tunnel_bandwidth"):
+        r.error("pods.tunnel_bandwidth", 'applies to transport = "vpn" only (this fleet uses "connect")')
+    peers = DEFAULT_CONNECT_PEERS
+    raw = r.get("pods.connect_peers")
+    if raw is not None:
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            r.error("pods.connect_peers", f"must be an integer, got {_tname(raw)}")
+        elif not 1 <= raw <= CONNECT_PEERS_MAX:
+            r.error(
+                "pods.connect_peers",
+                f"{raw} is out of range 1..{CONNECT_PEERS_MAX} (AWS allows {CONNECT_PEERS_MAX} Connect peers "
+                "per Connect attachment; each pod has one attachment)",
+            )
+        else:
+            peers = raw
+    out["connect_peers"] = peers
+    out["ceiling"] = peers * CONNECT_PEER_MBPS
+    out["what"] = f"{peers} Connect peer(s) x {CONNECT_PEER_MBPS:,.0f} Mbps"
+    block = _cidr(r, "pods.connect_cidr_block", DEFAULT_CONNECT_CIDR_BLOCK, 16, 24)
+    # Written or not, the block is checked; an unwritten default is reported where it clashes.
+    key = "pods.connect_cidr_block" if r.has("pods.connect_cidr_block") else "pods.transport"
+    fix = "" if r.has("pods.connect_cidr_block") else " (set [pods] connect_cidr_block)"
+    for other, name in ((core, "core_cidr"), (supernet, "workload_supernet")):
+        if overlaps(span(*parse_network(block)), span(*parse_network(other))):
+            r.error(key, f"the TGW CIDR block {block} overlaps {name} {other}{fix}")
+    out["connect_cidr_block"] = block
+    return out
+
+
+def _type_table(r: _Reader, key: str, default: dict[str, Any], kind: type, hi: float) -> dict[str, Any]:
+    """A table keyed by instance type (the keys contain dots: read directly, not by dotted path)."""
+    table = dict(default)
+    raw = r.get(key)
+    if isinstance(raw, dict):
+        for k, v in raw.items():
+            ok = not isinstance(v, bool) and (isinstance(v, int) or (kind is float and isinstance(v, float)))
+            if not ok or not 0 < v <= hi:
+                r.error(
+                    f"{key}.{k}", f"must be a positive {'integer' if kind is int else 'number'}, got {v!r}"
+                )
+            else:
+                table[k] = kind(v)
+    return table
 
 
 def _check_keys(r: _Reader, node: dict[str, Any], prefix: str) -> None:

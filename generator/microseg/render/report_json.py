@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from microseg.model import Settings
+from microseg.parse.settings import QUOTA_FIELDS
 from microseg.plan import Plan
 from microseg.render.flowlines import firewall_rule
 from microseg.render.jsonfmt import Lines, Raw, Record
 from microseg.render.records import report_workload_json
+from microseg.render.tfvars import pod_json
 
 
 def firewall_policy(plan: Plan) -> dict[str, Any]:
@@ -26,6 +29,37 @@ def firewall_policy(plan: Plan) -> dict[str, Any]:
             for p in plan.pods.values()
         },
     }
+
+
+def transport_report(s: Settings) -> dict[str, Any]:
+    """pods.transport, and pods.tunnel_bandwidth (vpn) or pods.connect_peers and the TGW CIDR block
+    (connect); transport_mbps is what the transport carries, capacity_mbps what the fleet is sized at."""
+    out: dict[str, Any] = {
+        "transport": s.transport,
+        "transport_mbps": s.transport_mbps,
+        "capacity_derived": not s.line_of("pods.capacity_mbps"),
+    }
+    if s.transport == "vpn":
+        out["tunnel_bandwidth"] = s.tunnel_bandwidth
+    else:
+        out["connect_peers"] = s.connect_peers
+        out["transit_gateway_cidr_block"] = s.connect_cidr_block
+    return out
+
+
+def quota_report(plan: Plan) -> dict[str, Any]:
+    """Per [quotas] key: the largest need, the quota, and whether the settings state it (a limit)."""
+    s = plan.settings
+    out: dict[str, Any] = {}
+    for n in plan.quotas:
+        if n.key not in out or n.need > out[n.key]["need"]:
+            out[n.key] = Record(
+                need=n.need,
+                quota=getattr(s, QUOTA_FIELDS[n.key]),
+                stated=bool(s.line_of(f"quotas.{n.key}")),
+                what=n.what,
+            )
+    return dict(sorted(out.items()))
 
 
 def render_report_json(plan: Plan) -> dict[str, Any]:
@@ -62,6 +96,7 @@ def render_report_json(plan: Plan) -> dict[str, Any]:
         },
         "asn": dict(plan.asn),
         "pods": {
+            **transport_report(s),
             "capacity_mbps": plan.fleet.capacity_mbps,
             "promised_mbps": plan.fleet.total_mbps,
             "required": plan.fleet.required,
@@ -69,17 +104,11 @@ def render_report_json(plan: Plan) -> dict[str, Any]:
             "total": plan.fleet.total,
             "survive_az_loss": s.survive_az_loss,
             "per_az": plan.fleet.per_az,
-            "fleet": {
-                p.name: Record(
-                    index=p.index,
-                    az=p.az,
-                    bridge_cidr=plan.core.bridge(p.index),
-                    tunnel_inside_cidrs=list(p.tunnel_inside_cidrs),
-                )
-                for p in plan.pods.values()
-            },
+            "fleet": {p.name: pod_json(plan, p) for p in plan.pods.values()},
         },
         "vpn_inside_cidrs": [t for p in plan.pods.values() for t in p.tunnel_inside_cidrs],
+        "connect_inside_cidrs": [c.inside_cidr for p in plan.pods.values() for c in p.connect_peers],
+        "quotas": quota_report(plan),
         "firewall": firewall_policy(plan),
         "broad_flows": [
             Record(line=b.line, endpoint=b.endpoint, reasons=list(b.reasons), justification=b.justification)

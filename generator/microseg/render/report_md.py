@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from microseg.cost import fmt_price, fmt_quantity
+from microseg.model import TUNNEL_MBPS, Settings
 from microseg.plan import Plan
+from microseg.render.report_json import quota_report
 
 SUBNET_TABLE_MAX = 500
 
@@ -38,7 +40,9 @@ def render_report_md(plan: Plan) -> str:
         f"Generation `{plan.generation}`: every file of this set carries it (see docs/generator.md).",
         "",
         f"- Workloads: {len(plan.workloads)} (tombstones: {len(plan.tombstones)})",
-        f"- Promised bandwidth: {f.total_mbps:g} Mbps; pod capacity {f.capacity_mbps:g} Mbps",
+        f"- Promised bandwidth: {f.total_mbps:g} Mbps; pod capacity {f.capacity_mbps:g} Mbps "
+        f"({'derived from' if not s.line_of('pods.capacity_mbps') else 'set; the transport carries'} "
+        f"{transport_text(s)})",
         f"- Pods: {f.total} ({f.required} required + spares; "
         f"survive AZ loss: {'yes' if s.survive_az_loss else 'no'})",
         f"- Estimated cost: ${cost['monthly_usd']:,.2f} per month ({cost['price_source']})",
@@ -93,18 +97,56 @@ def render_report_md(plan: Plan) -> str:
         "",
     ]
     lines += _table(["az", "pods"], [[az, n] for az, n in f.per_az.items()])
-    lines += _table(
-        ["pod", "az", "bridge", "tunnel inside CIDRs", "fw internal"],
-        [
+    if s.transport == "vpn":
+        lines += _table(
+            ["pod", "az", "bridge", "tunnel inside CIDRs", "fw internal"],
             [
-                p.name,
-                p.az,
-                plan.core.bridge(p.index),
-                ", ".join(p.tunnel_inside_cidrs),
-                plan.core.fw_internal_ip(p.az, p.index),
-            ]
-            for p in plan.pods.values()
-        ],
+                [
+                    p.name,
+                    p.az,
+                    plan.core.bridge(p.index),
+                    ", ".join(p.tunnel_inside_cidrs),
+                    plan.core.fw_internal_ip(p.az, p.index),
+                ]
+                for p in plan.pods.values()
+            ],
+        )
+    else:
+        lines += [
+            f"TGW CIDR block (GRE addresses of the TGW side): {s.connect_cidr_block}. Each Connect peer's "
+            "/29 gives the vpn instance its first address and the TGW two BGP addresses.",
+            "",
+        ]
+        lines += _table(
+            [
+                "pod",
+                "az",
+                "bridge",
+                "GRE address (vpn)",
+                "Connect peers (inside /29 -> TGW GRE address)",
+                "fw internal",
+            ],
+            [
+                [
+                    p.name,
+                    p.az,
+                    plan.core.bridge(p.index),
+                    p.connect_address,
+                    ", ".join(f"{c.inside_cidr} -> {c.transit_gateway_address}" for c in p.connect_peers),
+                    plan.core.fw_internal_ip(p.az, p.index),
+                ]
+                for p in plan.pods.values()
+            ],
+        )
+    lines += [
+        "## Quotas",
+        "",
+        "Stated quotas are limits (exit 3 when exceeded); AWS defaults only warn, from 80 %.",
+        "",
+    ]
+    lines += _table(
+        ["key", "needed", "quota", "stated", "what"],
+        [[k, v["need"], v["quota"], v["stated"], v["what"]] for k, v in quota_report(plan).items()],
     )
     lines += [
         "## QoS",
@@ -177,3 +219,10 @@ def _ports(lo: int, hi: int) -> str:
     if (lo, hi) == (0, 65535):
         return "all"
     return str(lo) if lo == hi else f"{lo}-{hi}"
+
+
+def transport_text(s: Settings) -> str:
+    if s.transport == "vpn":
+        bw = s.tunnel_bandwidth or "standard"
+        return f"transport vpn: 2 {bw} tunnels x {TUNNEL_MBPS[bw]:,.0f} Mbps, both carrying traffic both ways"
+    return f"transport connect: {s.connect_peers} Connect peer(s) x 5,000 Mbps, ECMP across them"

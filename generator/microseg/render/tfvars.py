@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from microseg.model import Settings
 from microseg.plan import Plan
 from microseg.render.flowlines import tfvars_flow
 from microseg.render.jsonfmt import Lines, Raw, Record
+from microseg.render.lockfile import pod_record
 from microseg.render.records import workload_json
+from microseg.state import PodAlloc
 
 
 def render_tfvars(plan: Plan) -> dict[str, Any]:
@@ -39,18 +42,28 @@ def render_tfvars(plan: Plan) -> dict[str, Any]:
         "asn": dict(plan.asn),
         "workload_supernet": s.workload_supernet,
         "core": {"cidr": plan.core.cidr, "subnets": {az: Record(v) for az, v in plan.core.subnets.items()}},
-        "pods": {
-            p.name: Record(
-                index=p.index,
-                az=p.az,
-                bridge_cidr=plan.core.bridge(p.index),
-                tunnel_inside_cidrs=list(p.tunnel_inside_cidrs),
-            )
-            for p in plan.pods.values()
-        },
+        "transport": transport_json(s),
+        "pods": {p.name: pod_json(plan, p) for p in plan.pods.values()},
         "instance_types": dict(s.instance_types),
         "workloads": workloads,
         "ram_share_accounts": sorted({w.account_id for w in plan.workloads.values() if w.account_id}),
         "flows": Lines(map(tfvars_flow, plan.policy.flows)),
         "management": {"allowed_domains": list(s.allowed_domains)},
     }
+
+
+def transport_json(s: Settings) -> dict[str, Any]:
+    """The fleet's transport, as docs/tfvars-contract.md describes it (null where it does not apply)."""
+    return {
+        "type": s.transport,
+        "tunnel_bandwidth": s.tunnel_bandwidth if s.transport == "vpn" else None,
+        "connect_peers": s.connect_peers if s.transport == "connect" else None,
+        "transit_gateway_cidr_block": s.connect_cidr_block if s.transport == "connect" else None,
+    }
+
+
+def pod_json(plan: Plan, p: PodAlloc) -> Record:
+    """A pod as the modules take it: its lock record plus the bridge subnet (one line)."""
+    record = pod_record(p)
+    record["bridge_cidr"] = plan.core.bridge(p.index)
+    return record
