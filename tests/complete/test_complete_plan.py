@@ -137,8 +137,8 @@ def test_workloads_table_has_no_route_to_any_workload(planned) -> None:
             # The pod's own attachment: its VPN connection's or its TGW Connect attachment.
             attachments = {s for s in sources if ".local." not in s}
             assert attachments == {
-                "module.pod.aws_vpn_connection.this",
-                "module.pod.aws_ec2_transit_gateway_connect.this",
+                "module.pod.aws_vpn_connection.this[0]",
+                "module.pod.aws_ec2_transit_gateway_connect.this[0]",
             }, sources
             continue
         # Anything else that could propagate into `workloads` must have no instance in this plan.

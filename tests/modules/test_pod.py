@@ -164,6 +164,13 @@ def test_module_connect_security_group_allows_only_gre_with_the_tgw_cidr_block(t
     connect = after["aws_ec2_transit_gateway_connect.this[0]"]
     assert connect["transport_attachment_id"] == "tgw-attach-0123456789abcdef0"
     assert after["aws_ec2_transit_gateway_route_table_propagation.workloads[0]"]
+    config = {r["address"]: r for r in plan["configuration"]["root_module"]["resources"]}
+    for wiring in (
+        "aws_ec2_transit_gateway_route_table_association.core",
+        "aws_ec2_transit_gateway_route_table_propagation.workloads",
+    ):
+        refs = config[wiring]["expressions"]["transit_gateway_attachment_id"]["references"]
+        assert "aws_ec2_transit_gateway_connect.this[0]" in refs, (wiring, refs)
     drained = _after(
         tfroot(MODULE, aws_env).plan(_module_vars(**_CONNECT_MODULE, enable_workloads_propagation=False))
     )
