@@ -50,6 +50,8 @@ module "transit_gateway" {
   name             = var.name
   amazon_side_asn  = var.asn.transit_gateway
   core_attachments = { core = module.core.transit_gateway_attachment_id }
+  # Connect: the TGW's GRE addresses come from this block.
+  transit_gateway_cidr_blocks = compact([var.transport.transit_gateway_cidr_block])
 
   tags = var.tags
 }
@@ -63,6 +65,8 @@ module "core" {
   pods               = var.pods
   transit_gateway_id = module.transit_gateway.id
   workload_supernet  = var.workload_supernet
+  # Connect: the vpn instances reach the TGW's GRE addresses through the internal route table.
+  transit_gateway_cidr_blocks = compact([var.transport.transit_gateway_cidr_block])
   # The pod module owns each bridge default route (create_bridge_route), so core-vpc does not.
   create_bridge_default_routes = false
 
@@ -91,7 +95,11 @@ module "pod" {
   transit_gateway_id                       = module.transit_gateway.id
   transit_gateway_asn                      = var.asn.transit_gateway
   pods_asn                                 = var.asn.pods
+  transport                                = var.transport
   tunnel_inside_cidrs                      = each.value.tunnel_inside_cidrs
+  connect_peers                            = each.value.connect_peers
+  connect_address                          = each.value.connect_address
+  transit_gateway_core_attachment_id       = module.core.transit_gateway_attachment_id
   transit_gateway_core_route_table_id      = module.transit_gateway.core_route_table_id
   transit_gateway_workloads_route_table_id = module.transit_gateway.workloads_route_table_id
   enable_workloads_propagation             = contains(var.active_pods, each.key)

@@ -19,7 +19,7 @@ output "kms_key_arn" {
 }
 
 output "pods" {
-  description = "Per pod: instances, VPN connection and attachment, addresses, parameters (no PSK values)."
+  description = "Per pod: instances, VPN connection or Connect peers and the attachment, addresses, parameters (no PSK values)."
   value = {
     for k, p in module.pod : k => {
       instance_ids                  = p.instance_ids
@@ -36,6 +36,8 @@ output "pods" {
       log_group_name                = p.log_group_name
       iam_role_arns                 = p.iam_role_arns
       tunnels                       = p.tunnels
+      transport                     = p.transport
+      connect_peers                 = p.connect_peers
     }
   }
 }

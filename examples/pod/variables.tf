@@ -44,13 +44,29 @@ variable "core" {
   }
 }
 
+variable "transport" {
+  description = "How the pods reach the TGW (contract `transport`): `vpn` (with `tunnel_bandwidth` standard|large) or `connect` (with `connect_peers` and the TGW CIDR block for GRE)."
+  type = object({
+    type                       = optional(string, "vpn")
+    tunnel_bandwidth           = optional(string)
+    connect_peers              = optional(number)
+    transit_gateway_cidr_block = optional(string)
+  })
+  default = {}
+}
+
 variable "pods" {
-  description = "Pods (contract `pods`)."
+  description = "Pods (contract `pods`): vpn pods have `tunnel_inside_cidrs`, connect pods `connect_peers` and `connect_address`."
   type = map(object({
     index               = number
     az                  = string
     bridge_cidr         = string
-    tunnel_inside_cidrs = list(string)
+    tunnel_inside_cidrs = optional(list(string), [])
+    connect_peers = optional(list(object({
+      inside_cidr             = string
+      transit_gateway_address = string
+    })), [])
+    connect_address = optional(string)
   }))
   default = {
     "pod-01" = { index = 1, az = "us-east-1a", bridge_cidr = "10.0.8.0/28", tunnel_inside_cidrs = ["169.254.10.0/30", "169.254.10.4/30"] }

@@ -113,6 +113,17 @@ resource "aws_route" "internal_extra" {
   depends_on = [aws_ec2_transit_gateway_vpc_attachment.this]
 }
 
+# TGW Connect: the vpn instances' GRE packets to the TGW's addresses (from its CIDR blocks).
+resource "aws_route" "internal_transit_gateway_cidr" {
+  for_each = toset(var.transit_gateway_cidr_blocks)
+
+  route_table_id         = aws_route_table.internal.id
+  destination_cidr_block = each.value
+  transit_gateway_id     = var.transit_gateway_id
+
+  depends_on = [aws_ec2_transit_gateway_vpc_attachment.this]
+}
+
 # management: routes are owned by modules/management (0.0.0.0/0 -> NAT instance); none reach the workloads.
 resource "aws_route_table" "management" {
   vpc_id = aws_vpc.this.id

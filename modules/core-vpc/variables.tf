@@ -97,6 +97,17 @@ variable "internal_extra_cidrs" {
   }
 }
 
+variable "transit_gateway_cidr_blocks" {
+  description = "The Transit Gateway's CIDR blocks (TGW Connect: the TGW's GRE addresses): routed to the TGW from the internal route table, where the pods' vpn instances have their GRE address. Empty for the vpn transport."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.transit_gateway_cidr_blocks : can(cidrnetmask(c))])
+    error_message = "transit_gateway_cidr_blocks must be IPv4 CIDRs."
+  }
+}
+
 variable "enable_flow_log" {
   description = "Whether to send VPC flow logs (ALL traffic) to a KMS-encrypted CloudWatch log group."
   type        = bool

@@ -25,7 +25,10 @@ locals {
   tags = merge(var.tags, { "microseg:pod" = var.pod_name })
 
   parameter_prefix = "/${var.name}/pods/${var.pod_name}"
-  tunnels          = ["tunnel1", "tunnel2"]
+  # vpn: an IPsec VPN connection (EIP, customer gateway, two tunnels). connect: a TGW Connect
+  # attachment over the core VPC attachment, GRE + eBGP from the vpn's internal ENI (no EIP, no IPsec).
+  vpn_transport = var.transport.type == "vpn"
+  tunnels       = local.vpn_transport ? ["tunnel1", "tunnel2"] : []
   psk_parameter_names = {
     for t in local.tunnels : t => "${local.parameter_prefix}/${t}/psk"
   }
@@ -44,15 +47,20 @@ locals {
 
   # Every ENI of the pod. Only the bridge ENIs forward traffic that is not their own
   # (the fw SNATs whatever leaves internal/public), so only they turn source_dest_check off.
-  enis = {
-    vpn-public    = { instance = "vpn", role = "public", subnet = "public", device_index = 0, ip = null, source_dest_check = true }
+  # With Connect the vpn's primary ENI is in the internal subnet at the fixed GRE address instead.
+  enis = merge(local.vpn_transport ? {
+    vpn-public = { instance = "vpn", role = "public", subnet = "public", device_index = 0, ip = null, source_dest_check = true }
+    } : {
+    vpn-internal = { instance = "vpn", role = "internal", subnet = "internal", device_index = 0, ip = var.connect_address, source_dest_check = true }
+    }, {
     vpn-bridge    = { instance = "vpn", role = "bridge", subnet = "bridge", device_index = 1, ip = local.bridge.vpn_ip, source_dest_check = false }
     fw-management = { instance = "fw", role = "management", subnet = "management", device_index = 0, ip = null, source_dest_check = true }
     fw-bridge     = { instance = "fw", role = "bridge", subnet = "bridge", device_index = 1, ip = local.bridge.fw_ip, source_dest_check = false }
     fw-internal   = { instance = "fw", role = "internal", subnet = "internal", device_index = 2, ip = local.fw_internal_ip, source_dest_check = true }
     fw-public     = { instance = "fw", role = "public", subnet = "public", device_index = 3, ip = null, source_dest_check = true }
-  }
-  eni_count = { for i in ["vpn", "fw"] : i => length([for e in values(local.enis) : e if e.instance == i]) }
+  })
+  vpn_primary_eni = local.vpn_transport ? "vpn-public" : "vpn-internal"
+  eni_count       = { for i in ["vpn", "fw"] : i => length([for e in values(local.enis) : e if e.instance == i]) }
 
   # Every workload address the pod carries: the supernet and every workload CIDR pinned outside it
   # (brownfield). The fw routes, nftables sets, security groups and the BGP in-filter all take this list.
@@ -63,13 +71,28 @@ locals {
     cidrsubnet("${cidrhost(w.cidr, 0)}/${local.supernet_prefix}", 0, 0) != cidrsubnet(var.workload_supernet, 0, 0)
   ])))
 
-  tunnel_outside_ips = {
-    tunnel1 = aws_vpn_connection.this.tunnel1_address
-    tunnel2 = aws_vpn_connection.this.tunnel2_address
-  }
+  tunnel_outside_ips = local.vpn_transport ? {
+    tunnel1 = aws_vpn_connection.this[0].tunnel1_address
+    tunnel2 = aws_vpn_connection.this[0].tunnel2_address
+  } : {}
   # distinct(): both tunnels never share an endpoint on AWS, but an emulator may return one
   # address twice, and a duplicate CIDR in one rule is rejected.
   tunnel_peer_cidrs = distinct([for t in local.tunnels : "${local.tunnel_outside_ips[t]}/32"])
+
+  # Connect peers: in each inside /29 AWS gives the peer (us) the first host and the TGW the second
+  # and third, two BGP sessions per peer (AWS TGW Connect peer documentation).
+  connect_peers = [
+    for n, p in var.connect_peers : {
+      number               = n + 1
+      inside_cidr          = p.inside_cidr
+      inside_prefix_length = 29
+      local_inside_ip      = cidrhost(p.inside_cidr, 1)
+      peer_inside_ips      = [cidrhost(p.inside_cidr, 2), cidrhost(p.inside_cidr, 3)]
+      outside_ip           = p.transit_gateway_address
+    }
+  ]
+
+  transit_gateway_attachment_id = local.vpn_transport ? aws_vpn_connection.this[0].transit_gateway_attachment_id : aws_ec2_transit_gateway_connect.this[0].id
 }
 
 ################################################################################
@@ -95,7 +118,7 @@ resource "aws_ssm_parameter" "psk" {
   description = "IPsec pre-shared key of ${local.prefix} ${each.key} (read by the vpn instance at boot)"
   type        = "SecureString"
   key_id      = var.kms_key_arn
-  value       = each.key == "tunnel1" ? aws_vpn_connection.this.tunnel1_preshared_key : aws_vpn_connection.this.tunnel2_preshared_key
+  value       = each.key == "tunnel1" ? aws_vpn_connection.this[0].tunnel1_preshared_key : aws_vpn_connection.this[0].tunnel2_preshared_key
 
   tags = merge(local.tags, { Name = "${local.prefix}-${each.key}-psk" })
 }
@@ -122,7 +145,8 @@ resource "aws_ssm_parameter" "health" {
 
 resource "aws_eip" "this" {
   #checkov:skip=CKV2_AWS_19:Associated with the instance's ENI by aws_eip_association (the EIP must exist before the ENI's security group, which needs the VPN endpoints).
-  for_each = toset(["vpn", "fw"])
+  # The vpn needs a public address only as the IPsec customer gateway.
+  for_each = toset(local.vpn_transport ? ["vpn", "fw"] : ["fw"])
 
   domain = "vpc"
 
@@ -130,6 +154,8 @@ resource "aws_eip" "this" {
 }
 
 resource "aws_customer_gateway" "this" {
+  count = local.vpn_transport ? 1 : 0
+
   # The API's BgpAsn is a signed 32-bit integer; 4-byte private ASNs go in BgpAsnExtended.
   bgp_asn          = var.pods_asn <= 2147483647 ? tostring(var.pods_asn) : null
   bgp_asn_extended = var.pods_asn > 2147483647 ? tostring(var.pods_asn) : null
@@ -140,10 +166,14 @@ resource "aws_customer_gateway" "this" {
 }
 
 resource "aws_vpn_connection" "this" {
-  customer_gateway_id = aws_customer_gateway.this.id
+  count = local.vpn_transport ? 1 : 0
+
+  customer_gateway_id = aws_customer_gateway.this[0].id
   transit_gateway_id  = var.transit_gateway_id
   type                = "ipsec.1"
   static_routes_only  = false
+  # Large (5 Gbps) tunnels: TGW attachments only, one setting for both tunnels. Null: AWS's default (standard).
+  tunnel_bandwidth = var.transport.tunnel_bandwidth
 
   tunnel1_inside_cidr                  = var.tunnel_inside_cidrs[0]
   tunnel1_ike_versions                 = var.tunnel_options.ike_versions
@@ -194,10 +224,50 @@ resource "aws_vpn_connection" "this" {
   tags = merge(local.tags, { Name = local.prefix })
 }
 
+moved {
+  from = aws_customer_gateway.this
+  to   = aws_customer_gateway.this[0]
+}
+
+moved {
+  from = aws_vpn_connection.this
+  to   = aws_vpn_connection.this[0]
+}
+
+################################################################################
+# TGW Connect: GRE + eBGP over the core VPC attachment
+################################################################################
+
+resource "aws_ec2_transit_gateway_connect" "this" {
+  count = local.vpn_transport ? 0 : 1
+
+  transit_gateway_id      = var.transit_gateway_id
+  transport_attachment_id = var.transit_gateway_core_attachment_id
+  protocol                = "gre"
+  # Wired on purpose below, like the VPN attachment (the TGW has no default route tables).
+  transit_gateway_default_route_table_association = false
+  transit_gateway_default_route_table_propagation = false
+
+  tags = merge(local.tags, { Name = local.prefix })
+}
+
+resource "aws_ec2_transit_gateway_connect_peer" "this" {
+  for_each = { for p in local.connect_peers : tostring(p.number) => p }
+
+  transit_gateway_attachment_id = aws_ec2_transit_gateway_connect.this[0].id
+  peer_address                  = var.connect_address
+  transit_gateway_address       = each.value.outside_ip
+  inside_cidr_blocks            = [each.value.inside_cidr]
+  # Every pod peers with the same ASN: equal AS paths are what make ECMP work.
+  bgp_asn = tostring(var.pods_asn)
+
+  tags = merge(local.tags, { Name = "${local.prefix}-peer${each.key}" })
+}
+
 resource "aws_ec2_transit_gateway_route_table_association" "core" {
   count = var.create_transit_gateway_routing ? 1 : 0
 
-  transit_gateway_attachment_id  = aws_vpn_connection.this.transit_gateway_attachment_id
+  transit_gateway_attachment_id  = local.vpn_transport ? aws_vpn_connection.this[0].transit_gateway_attachment_id : aws_ec2_transit_gateway_connect.this[0].id
   transit_gateway_route_table_id = var.transit_gateway_core_route_table_id
 
   lifecycle {
@@ -211,7 +281,7 @@ resource "aws_ec2_transit_gateway_route_table_association" "core" {
 resource "aws_ec2_transit_gateway_route_table_propagation" "workloads" {
   count = var.create_transit_gateway_routing && var.enable_workloads_propagation ? 1 : 0
 
-  transit_gateway_attachment_id  = aws_vpn_connection.this.transit_gateway_attachment_id
+  transit_gateway_attachment_id  = local.vpn_transport ? aws_vpn_connection.this[0].transit_gateway_attachment_id : aws_ec2_transit_gateway_connect.this[0].id
   transit_gateway_route_table_id = var.transit_gateway_workloads_route_table_id
 
   lifecycle {
@@ -228,6 +298,8 @@ resource "aws_ec2_transit_gateway_route_table_propagation" "workloads" {
 
 resource "aws_security_group" "vpn_public" {
   #checkov:skip=CKV2_AWS_5:Attached to its ENI by aws_network_interface.this (through local.eni_security_groups, which the checkov graph does not follow).
+  count = local.vpn_transport ? 1 : 0
+
   name        = "${local.prefix}-vpn-public"
   description = "vpn public ENI: IKE and ESP with the two TGW tunnel endpoints only"
   vpc_id      = var.vpc_id
@@ -283,6 +355,46 @@ resource "aws_security_group" "vpn_public" {
   }
 
   tags = merge(local.tags, { Name = "${local.prefix}-vpn-public" })
+}
+
+moved {
+  from = aws_security_group.vpn_public
+  to   = aws_security_group.vpn_public[0]
+}
+
+# Connect: only GRE with the TGW's GRE addresses. The BGP sessions run inside the GRE tunnels
+# (169.254.x inside addresses), so the security group never sees them: no TCP/179 rule is needed.
+resource "aws_security_group" "vpn_internal" {
+  #checkov:skip=CKV2_AWS_5:Attached to its ENI by aws_network_interface.this (through local.eni_security_groups, which the checkov graph does not follow).
+  count = local.vpn_transport ? 0 : 1
+
+  name        = "${local.prefix}-vpn-internal"
+  description = "vpn internal ENI: GRE (TGW Connect, BGP inside) with the TGW CIDR block only"
+  vpc_id      = var.vpc_id
+
+  ingress {
+    description = "GRE from the TGW Connect peers"
+    protocol    = "47"
+    from_port   = 0
+    to_port     = 0
+    cidr_blocks = [var.transport.transit_gateway_cidr_block]
+  }
+  egress {
+    description = "GRE to the TGW Connect peers"
+    protocol    = "47"
+    from_port   = 0
+    to_port     = 0
+    cidr_blocks = [var.transport.transit_gateway_cidr_block]
+  }
+  egress {
+    description = "HTTPS to the interface endpoints (ssm, logs, monitoring) in the core VPC"
+    protocol    = "tcp"
+    from_port   = 443
+    to_port     = 443
+    cidr_blocks = [var.core_cidr]
+  }
+
+  tags = merge(local.tags, { Name = "${local.prefix}-vpn-internal" })
 }
 
 resource "aws_security_group" "vpn_bridge" {
@@ -398,14 +510,17 @@ resource "aws_security_group" "fw_management" {
 }
 
 locals {
-  eni_security_groups = {
-    vpn-public    = aws_security_group.vpn_public.id
+  eni_security_groups = merge(local.vpn_transport ? {
+    vpn-public = aws_security_group.vpn_public[0].id
+    } : {
+    vpn-internal = aws_security_group.vpn_internal[0].id
+    }, {
     vpn-bridge    = aws_security_group.vpn_bridge.id
     fw-management = aws_security_group.fw_management.id
     fw-bridge     = aws_security_group.fw_bridge.id
     fw-internal   = aws_security_group.fw_internal.id
     fw-public     = aws_security_group.fw_public.id
-  }
+  })
 }
 
 ################################################################################
@@ -441,9 +556,9 @@ resource "aws_network_interface" "this" {
 }
 
 resource "aws_eip_association" "this" {
-  for_each = toset(["vpn", "fw"])
+  for_each = aws_eip.this
 
-  allocation_id        = aws_eip.this[each.key].id
+  allocation_id        = each.value.id
   network_interface_id = aws_network_interface.this["${each.key}-public"].id
 }
 
@@ -503,7 +618,7 @@ data "aws_iam_policy_document" "instance" {
   }
 
   dynamic "statement" {
-    for_each = each.key == "vpn" ? [1] : []
+    for_each = each.key == "vpn" && local.vpn_transport ? [1] : []
     content {
       sid       = "DecryptOwnPsks"
       actions   = ["kms:Decrypt"]
@@ -591,7 +706,8 @@ locals {
     pod_index     = var.pod_index
     az            = var.availability_zone
     asn           = { pods = var.pods_asn, transit_gateway = var.transit_gateway_asn }
-    vpn_public_ip = aws_eip.this["vpn"].public_ip
+    transport     = var.transport.type
+    vpn_public_ip = local.vpn_transport ? aws_eip.this["vpn"].public_ip : null
     fw_public_ip  = aws_eip.this["fw"].public_ip
     tunnels = [
       for n, t in local.tunnels : {
@@ -618,6 +734,11 @@ locals {
         dpd_timeout_seconds = var.tunnel_options.dpd_timeout_seconds
       }
     ]
+    connect = local.vpn_transport ? null : {
+      address                    = var.connect_address
+      transit_gateway_cidr_block = var.transport.transit_gateway_cidr_block
+      peers                      = local.connect_peers
+    }
     interfaces        = local.interfaces
     bridge            = local.bridge
     core_cidr         = var.core_cidr
@@ -667,7 +788,7 @@ resource "aws_instance" "this" {
   user_data_replace_on_change = var.user_data_replace_on_change
 
   primary_network_interface {
-    network_interface_id = aws_network_interface.this["${each.key}-${each.key == "vpn" ? "public" : "management"}"].id
+    network_interface_id = aws_network_interface.this[each.key == "vpn" ? local.vpn_primary_eni : "fw-management"].id
   }
 
   metadata_options {

@@ -14,8 +14,8 @@ output "instance_ids" {
 }
 
 output "vpn_public_ip" {
-  description = "EIP of the vpn instance (= the customer gateway address)."
-  value       = aws_eip.this["vpn"].public_ip
+  description = "EIP of the vpn instance (= the customer gateway address); null for the connect transport (no public address)."
+  value       = try(aws_eip.this["vpn"].public_ip, null)
 }
 
 output "fw_public_ip" {
@@ -24,22 +24,40 @@ output "fw_public_ip" {
 }
 
 output "customer_gateway_id" {
-  description = "ID of the pod's customer gateway."
-  value       = aws_customer_gateway.this.id
+  description = "ID of the pod's customer gateway; null for the connect transport."
+  value       = one(aws_customer_gateway.this[*].id)
 }
 
 output "vpn_connection_id" {
-  description = "ID of the pod's site-to-site VPN connection."
-  value       = aws_vpn_connection.this.id
+  description = "ID of the pod's site-to-site VPN connection; null for the connect transport."
+  value       = one(aws_vpn_connection.this[*].id)
 }
 
 output "transit_gateway_attachment_id" {
-  description = "The VPN connection's TGW attachment (associated with `core`, propagated into `workloads`)."
-  value       = aws_vpn_connection.this.transit_gateway_attachment_id
+  description = "The pod's TGW attachment, the VPN connection's or the Connect attachment (associated with `core`, propagated into `workloads`)."
+  value       = local.transit_gateway_attachment_id
+}
+
+output "transport" {
+  description = "The pod's transport: `vpn` or `connect`."
+  value       = var.transport.type
+}
+
+output "connect_peers" {
+  description = "The Connect peers (connect transport; empty for vpn): id, inside CIDR, our BGP address, the TGW's two BGP addresses and its GRE address."
+  value = [
+    for p in local.connect_peers : {
+      id                      = aws_ec2_transit_gateway_connect_peer.this[tostring(p.number)].id
+      inside_cidr             = p.inside_cidr
+      local_inside_ip         = p.local_inside_ip
+      peer_inside_ips         = p.peer_inside_ips
+      transit_gateway_address = p.outside_ip
+    }
+  ]
 }
 
 output "tunnels" {
-  description = "Both tunnels: outside (TGW endpoint) address and inside addresses. No pre-shared keys."
+  description = "Both VPN tunnels: outside (TGW endpoint) address and inside addresses (empty for the connect transport). No pre-shared keys."
   value = [
     for n, t in local.tunnels : {
       outside_ip      = local.tunnel_outside_ips[t]
@@ -56,7 +74,7 @@ output "fw_bridge_network_interface_id" {
 }
 
 output "network_interface_ids" {
-  description = "Every ENI of the pod by key (`vpn-public`, `vpn-bridge`, `fw-management`, `fw-bridge`, `fw-internal`, `fw-public`)."
+  description = "Every ENI of the pod by key (`vpn-public` or, for connect, `vpn-internal`, `vpn-bridge`, `fw-management`, `fw-bridge`, `fw-internal`, `fw-public`)."
   value       = { for k, e in aws_network_interface.this : k => e.id }
 }
 
@@ -76,7 +94,7 @@ output "security_group_ids" {
 }
 
 output "psk_parameter_names" {
-  description = "Names of the SSM SecureStrings holding the tunnel PSKs (the values are never output)."
+  description = "Names of the SSM SecureStrings holding the tunnel PSKs (the values are never output); empty for the connect transport."
   value       = [for t in local.tunnels : aws_ssm_parameter.psk[t].name]
 }
 

@@ -103,12 +103,12 @@ variable "bridge_route_table_id" {
 ################################################################################
 
 variable "transit_gateway_id" {
-  description = "ID of the transit gateway the pod's VPN connection attaches to."
+  description = "ID of the transit gateway the pod's VPN connection or Connect attachment attaches to."
   type        = string
 }
 
 variable "transit_gateway_asn" {
-  description = "The transit gateway's Amazon-side ASN (contract `asn.transit_gateway`): the BGP peer ASN on both tunnels."
+  description = "The transit gateway's Amazon-side ASN (contract `asn.transit_gateway`): the BGP peer ASN on every tunnel or Connect peer."
   type        = number
 }
 
@@ -122,13 +122,47 @@ variable "pods_asn" {
   }
 }
 
-variable "tunnel_inside_cidrs" {
-  description = "The two tunnels' inside /30s from the generator (contract `pods.<pod>.tunnel_inside_cidrs`)."
-  type        = list(string)
+variable "transport" {
+  description = <<-EOT
+    How the pod reaches the TGW (contract `transport`): `type = "vpn"` (site-to-site IPsec VPN, two tunnels) with
+    `tunnel_bandwidth` `"standard"` (1.25 Gbps per tunnel) or `"large"` (5 Gbps, TGW only, both tunnels alike; null
+    leaves the AWS default, standard), or `type = "connect"` (TGW Connect: GRE + eBGP over the core VPC attachment,
+    no EIP, no IPsec) with `connect_peers` and `transit_gateway_cidr_block` (where the TGW's GRE addresses come from).
+  EOT
+  type = object({
+    type                       = optional(string, "vpn")
+    tunnel_bandwidth           = optional(string)
+    connect_peers              = optional(number)
+    transit_gateway_cidr_block = optional(string)
+  })
+  default = {}
 
   validation {
-    condition     = length(var.tunnel_inside_cidrs) == 2 && alltrue([for c in var.tunnel_inside_cidrs : can(cidrhost(c, 0)) && endswith(c, "/30") && startswith(c, "169.254.")])
-    error_message = "tunnel_inside_cidrs must be exactly two /30s inside 169.254.0.0/16."
+    condition     = contains(["vpn", "connect"], var.transport.type)
+    error_message = "transport.type must be \"vpn\" or \"connect\"."
+  }
+
+  validation {
+    condition     = var.transport.tunnel_bandwidth == null || contains(["standard", "large"], coalesce(var.transport.tunnel_bandwidth, "standard"))
+    error_message = "transport.tunnel_bandwidth must be \"standard\", \"large\" or null."
+  }
+
+  validation {
+    condition     = var.transport.type == "vpn" || can(cidrhost(var.transport.transit_gateway_cidr_block, 0))
+    error_message = "transport.transit_gateway_cidr_block (an IPv4 CIDR) is required when transport.type is \"connect\"."
+  }
+}
+
+variable "tunnel_inside_cidrs" {
+  description = "The two VPN tunnels' inside /30s from the generator (contract `pods.<pod>.tunnel_inside_cidrs`); empty for the `connect` transport."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = var.transport.type == "connect" ? length(var.tunnel_inside_cidrs) == 0 : (
+      length(var.tunnel_inside_cidrs) == 2 && alltrue([for c in var.tunnel_inside_cidrs : can(cidrhost(c, 0)) && endswith(c, "/30") && startswith(c, "169.254.")])
+    )
+    error_message = "tunnel_inside_cidrs must be exactly two /30s inside 169.254.0.0/16 for the vpn transport, and empty for connect."
   }
 
   validation {
@@ -137,6 +171,62 @@ variable "tunnel_inside_cidrs" {
       "169.254.0.0/30", "169.254.1.0/30", "169.254.2.0/30", "169.254.3.0/30", "169.254.4.0/30", "169.254.5.0/30", "169.254.169.252/30",
     ]))) == 0
     error_message = "tunnel_inside_cidrs must not use 169.254.0.0/30-169.254.5.0/30 or 169.254.169.252/30 (reserved by AWS)."
+  }
+}
+
+variable "connect_peers" {
+  description = "The pod's TGW Connect peers from the generator (contract `pods.<pod>.connect_peers`): each a BGP inside /29 and the TGW's GRE address (from `transport.transit_gateway_cidr_block`). 1-4 for the `connect` transport, empty for vpn."
+  type = list(object({
+    inside_cidr             = string
+    transit_gateway_address = string
+  }))
+  default = []
+
+  validation {
+    condition     = var.transport.type == "connect" ? length(var.connect_peers) >= 1 && length(var.connect_peers) <= 4 : length(var.connect_peers) == 0
+    error_message = "connect_peers must have 1 to 4 entries for the connect transport (a Connect attachment takes at most 4 peers), and none for vpn."
+  }
+
+  validation {
+    condition     = alltrue([for p in var.connect_peers : can(cidrhost(p.inside_cidr, 0)) && endswith(p.inside_cidr, "/29") && startswith(p.inside_cidr, "169.254.") && can(cidrhost("${p.transit_gateway_address}/32", 0))])
+    error_message = "Every connect_peers entry needs an inside_cidr that is a /29 inside 169.254.0.0/16 and an IPv4 transit_gateway_address."
+  }
+
+  validation {
+    # AWS reserves these inside CIDRs for its own use.
+    condition = length(setintersection(toset([for p in var.connect_peers : p.inside_cidr]), toset([
+      "169.254.0.0/29", "169.254.1.0/29", "169.254.2.0/29", "169.254.3.0/29", "169.254.4.0/29", "169.254.5.0/29", "169.254.169.248/29",
+    ]))) == 0
+    error_message = "connect_peers inside_cidr must not be 169.254.0.0/29-169.254.5.0/29 or 169.254.169.248/29 (reserved by AWS)."
+  }
+}
+
+variable "connect_address" {
+  description = "The vpn instance's GRE outer address for the `connect` transport (contract `pods.<pod>.connect_address`): a fixed address in `subnets.internal`, reserved like the other fixed addresses. Null for vpn."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.transport.type == "connect" ? can(cidrhost("${var.connect_address}/32", 0)) : var.connect_address == null
+    error_message = "connect_address (an IPv4 address in the internal subnet) is required for the connect transport and must be null for vpn."
+  }
+
+  validation {
+    condition = var.connect_address == null || try(
+      cidrhost("${var.connect_address}/${split("/", var.subnets.internal.cidr)[1]}", 0) == cidrhost(var.subnets.internal.cidr, 0), false
+    )
+    error_message = "connect_address must be inside subnets.internal (the vpn's GRE ENI is placed there)."
+  }
+}
+
+variable "transit_gateway_core_attachment_id" {
+  description = "The core VPC's TGW attachment: the transport of the pod's Connect attachment. Required for the `connect` transport."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.transport.type == "vpn" || var.transit_gateway_core_attachment_id != null
+    error_message = "transit_gateway_core_attachment_id is required for the connect transport."
   }
 }
 
@@ -204,25 +294,25 @@ variable "enable_tunnel_logs" {
 }
 
 variable "create_transit_gateway_routing" {
-  description = "Associate the VPN attachment with `core` and (see `enable_workloads_propagation`) propagate it into `workloads` here. Set false when the transit-gateway module's `vpn_attachments` does it instead: exactly one of the two may."
+  description = "Associate the pod's TGW attachment (VPN or Connect) with `core` and (see `enable_workloads_propagation`) propagate it into `workloads` here. Set false when the transit-gateway module's `vpn_attachments` does it instead: exactly one of the two may."
   type        = bool
   default     = true
 }
 
 variable "transit_gateway_core_route_table_id" {
-  description = "ID of the TGW route table `core`: the pod's VPN attachment is associated with it (replies reach workloads through it). Required when `create_transit_gateway_routing`."
+  description = "ID of the TGW route table `core`: the pod's VPN or Connect attachment is associated with it (replies reach workloads through it). Required when `create_transit_gateway_routing`."
   type        = string
   default     = null
 }
 
 variable "transit_gateway_workloads_route_table_id" {
-  description = "ID of the TGW route table `workloads`: the pod's VPN attachment propagates its BGP default route into it. Required when `create_transit_gateway_routing`."
+  description = "ID of the TGW route table `workloads`: the pod's VPN or Connect attachment propagates its BGP default route into it. Required when `create_transit_gateway_routing`."
   type        = string
   default     = null
 }
 
 variable "enable_workloads_propagation" {
-  description = "Propagate the VPN attachment into `workloads` (joins the ECMP set). Set false to drain the pod or for blue/green of a whole core."
+  description = "Propagate the pod's attachment (VPN or Connect) into `workloads` (joins the ECMP set). Set false to drain the pod, for blue/green of a whole core, or between transports."
   type        = bool
   default     = true
 }

@@ -20,6 +20,8 @@ resource "aws_ec2_transit_gateway" "this" {
   dns_support                     = "enable"
   # ECMP over the pods' VPN attachments is what spreads flows over the fleet.
   vpn_ecmp_support = "enable"
+  # TGW Connect (GRE) peers get their TGW-side outer addresses from these blocks.
+  transit_gateway_cidr_blocks = var.transit_gateway_cidr_blocks
 
   tags = merge(var.tags, { Name = var.name })
 }

@@ -19,6 +19,17 @@ variable "description" {
   default     = "microseg: workloads reach each other and the internet only through the pods"
 }
 
+variable "transit_gateway_cidr_blocks" {
+  description = "CIDR blocks of the Transit Gateway (generator-decided, contract `transport.transit_gateway_cidr_block`): TGW Connect takes the TGW's GRE addresses from them. Empty for the vpn transport."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.transit_gateway_cidr_blocks : can(cidrnetmask(c)) && tonumber(split("/", c)[1]) <= 24])
+    error_message = "transit_gateway_cidr_blocks must be IPv4 CIDRs of /24 or larger."
+  }
+}
+
 variable "workload_attachments" {
   description = "Workload VPC attachment IDs keyed by workload name: associated with `workloads`, propagated into `core`. Keys must be known at plan time; values may be unknown."
   type        = map(string)

@@ -68,9 +68,10 @@ def template_data(tfvars: dict[str, Any], pod: str) -> dict[str, Any]:
     sub = tfvars["core"]["subnets"][az]
     bridge = p["bridge_cidr"]
     name = tfvars["name"]
-    psk = [f"/{name}/pods/{pod}/tunnel{n}/psk" for n in (1, 2)]
+    connect = transport(tfvars)["type"] == "connect"
+    psk = [] if connect else [f"/{name}/pods/{pod}/tunnel{n}/psk" for n in (1, 2)]
     tunnels = []
-    for n, inside in enumerate(p["tunnel_inside_cidrs"], start=1):
+    for n, inside in enumerate(p.get("tunnel_inside_cidrs") or [], start=1):
         tunnels.append(
             {
                 "number": n,
@@ -90,12 +91,18 @@ def template_data(tfvars: dict[str, Any], pod: str) -> dict[str, Any]:
         "pod_index": idx,
         "az": az,
         "asn": {"pods": tfvars["asn"]["pods"], "transit_gateway": tfvars["asn"]["transit_gateway"]},
+        "transport": "connect" if connect else "vpn",
         "tunnels": tunnels,
-        "vpn_public_ip": f"198.51.100.{idx}",
+        "connect": _connect(tfvars, p) if connect else None,
+        "vpn_public_ip": None if connect else f"198.51.100.{idx}",
         "fw_public_ip": f"198.51.100.{100 + idx}",
         "interfaces": {
             "vpn": {
-                "public": _nic(sub["public"], host(sub["public"], 10 + idx), mac(idx, 1, 0), 0),
+                ("internal" if connect else "public"): _nic(
+                    sub["internal"], p["connect_address"], mac(idx, 1, 0), 0
+                )
+                if connect
+                else _nic(sub["public"], host(sub["public"], 10 + idx), mac(idx, 1, 0), 0),
                 "bridge": _nic(bridge, host(bridge, 5), mac(idx, 1, 1), 1),
             },
             "fw": {
@@ -139,6 +146,64 @@ def template_data(tfvars: dict[str, Any], pod: str) -> dict[str, Any]:
         "log_group": f"/{name}/pods/{pod}",
         "metric_namespace": f"{name}/pods",
     }
+
+
+def transport(tfvars: dict[str, Any]) -> dict[str, Any]:
+    """The contract's `transport` (tfvars written before it existed are vpn, standard tunnels)."""
+    return tfvars.get("transport") or {"type": "vpn"}
+
+
+def _connect(tfvars: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
+    """modules/pod's template_data.connect: our GRE address, the TGW CIDR block and per Connect peer
+    its tunnel number, inside /29 (us the first host, the TGW the second and third) and GRE address."""
+    return {
+        "address": p["connect_address"],
+        "transit_gateway_cidr_block": transport(tfvars)["transit_gateway_cidr_block"],
+        "peers": [
+            {
+                "number": n,
+                "inside_cidr": peer["inside_cidr"],
+                "inside_prefix_length": 29,
+                "local_inside_ip": host(peer["inside_cidr"], 1),
+                "peer_inside_ips": [host(peer["inside_cidr"], 2), host(peer["inside_cidr"], 3)],
+                "outside_ip": peer["transit_gateway_address"],
+            }
+            for n, peer in enumerate(p["connect_peers"], start=1)
+        ],
+    }
+
+
+def as_connect(tfvars: dict[str, Any], peers: int = 2) -> dict[str, Any]:
+    """The same fleet on the connect transport, shaped as the generator's tfvars contract has it
+    (`transport`, per pod `connect_peers` and `connect_address`), for tfvars from a generator
+    that does not write them yet: inside /29s from 169.254.6.0 on (the reserved ranges end at
+    169.254.5.7), TGW GRE addresses from 192.0.2.0/24 (documentation range), and the vpn's GRE
+    address at host 30 + index of the pod's internal subnet (clear of the fw's 10 + index)."""
+    if transport(tfvars)["type"] == "connect":
+        return tfvars
+    out = json.loads(json.dumps(tfvars))
+    out["transport"] = {
+        "type": "connect",
+        "tunnel_bandwidth": None,
+        "connect_peers": peers,
+        "transit_gateway_cidr_block": "192.0.2.0/24",
+    }
+    n = 0
+    for pod in sorted(out["pods"], key=lambda k: out["pods"][k]["index"]):
+        p = out["pods"][pod]
+        internal = out["core"]["subnets"][p["az"]]["internal"]
+        p["tunnel_inside_cidrs"] = []
+        p["connect_address"] = host(internal, 30 + p["index"])
+        p["connect_peers"] = []
+        for _ in range(peers):
+            p["connect_peers"].append(
+                {
+                    "inside_cidr": f"169.254.{6 + n // 32}.{(n % 32) * 8}/29",
+                    "transit_gateway_address": f"192.0.2.{n + 1}",
+                }
+            )
+            n += 1
+    return out
 
 
 # modules/pod's `tunnel_options` defaults (variables.tf): the lists the AWS side is restricted to.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shutil
@@ -34,6 +35,30 @@ def rendered(
     return {pod: {role: podconfig.files(ud) for role, ud in roles.items()} for pod, roles in out.items()}
 
 
+@pytest.fixture(scope="module", params=["vpn", "connect"])
+def transport(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def transport_tfvars(tfvars: dict[str, Any], transport: str) -> dict[str, Any]:
+    """The lab's fleet on each transport (connect: two Connect peers per pod)."""
+    return podconfig.as_connect(tfvars) if transport == "connect" else tfvars
+
+
+@pytest.fixture(scope="module")
+def transport_rendered(
+    transport: str,
+    transport_tfvars: dict[str, Any],
+    rendered: dict[str, dict[str, dict[str, str]]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, dict[str, dict[str, str]]]:
+    if transport == "vpn":
+        return rendered
+    out = podconfig.render(transport_tfvars, tmp_path_factory.mktemp("render-connect"))
+    return {pod: {role: podconfig.files(ud) for role, ud in roles.items()} for pod, roles in out.items()}
+
+
 def _need(tool: str) -> None:
     if not shutil.which(tool) and not Path(tool).exists():
         pytest.fail(f"{tool} missing: scripts/bootstrap.sh installs it")
@@ -41,19 +66,24 @@ def _need(tool: str) -> None:
         pytest.fail("the checkers need root (network namespaces)")
 
 
-def test_user_data_fits_and_is_cloud_config(tfvars: dict[str, Any], rendered: dict[str, Any]) -> None:
+def test_user_data_fits_and_is_cloud_config(
+    transport: str, transport_tfvars: dict[str, Any], transport_rendered: dict[str, Any]
+) -> None:
     import gzip
 
-    for pod, roles in podconfig.render(tfvars).items():
+    for pod, roles in podconfig.render(transport_tfvars).items():
         for role, ud in roles.items():
             assert ud.startswith("#cloud-config\n"), (pod, role)
             assert len(gzip.compress(ud.encode())) < 16 * 1024, (pod, role)
-    assert set(rendered["pod-01"]["vpn"]) >= {
+    files = set(transport_rendered["pod-01"]["vpn"])
+    assert files >= {
         "/etc/frr/frr.conf",
-        "/etc/swanctl/conf.d/microseg.conf",
+        "/usr/local/sbin/microseg-tunnels",
         "/usr/local/sbin/microseg-qos",
         "/usr/local/lib/microseg/health_agent.py",
     }
+    # IPsec exists on the vpn transport only.
+    assert ("/etc/swanctl/conf.d/microseg.conf" in files) == (transport == "vpn")
 
 
 def test_nftables_ruleset_passes_nft_check(rendered: dict[str, Any], tfvars: dict[str, Any]) -> None:
@@ -74,18 +104,35 @@ def test_nft_check_rejects_a_broken_ruleset(rendered: dict[str, Any]) -> None:
         checkers.nft_check(broken)
 
 
-def test_frr_conf_passes_vtysh_dryrun(rendered: dict[str, Any], tfvars: dict[str, Any]) -> None:
+def test_frr_conf_passes_vtysh_dryrun(
+    transport: str, transport_rendered: dict[str, Any], transport_tfvars: dict[str, Any]
+) -> None:
     _need("vtysh")
-    for pod, roles in rendered.items():
+    tfvars = transport_tfvars
+    for pod, roles in transport_rendered.items():
         conf = roles["vpn"]["/etc/frr/frr.conf"]
         checkers.vtysh_dryrun(conf)
         peers = re.findall(r"neighbor (\S+) remote-as (\d+)", conf)
-        assert len(peers) == 2 and {asn for _, asn in peers} == {str(tfvars["asn"]["transit_gateway"])}, pod
+        # vpn: one session per tunnel; connect: two per Connect peer (both TGW BGP addresses).
+        sessions = 2 if transport == "vpn" else 2 * len(tfvars["pods"][pod]["connect_peers"])
+        assert len(peers) == sessions, pod
+        assert {asn for _, asn in peers} == {str(tfvars["asn"]["transit_gateway"])}, pod
         assert f"router bgp {tfvars['asn']['pods']}" in conf
+        assert "timers bgp 10 30" in conf
+        if transport == "connect":
+            for c in tfvars["pods"][pod]["connect_peers"]:
+                net = ipaddress.ip_network(c["inside_cidr"])
+                for tgw in (net[2], net[3]):
+                    assert f"neighbor {tgw} ebgp-multihop 2\n" in conf, (pod, tgw)
+                    assert f"neighbor {tgw} update-source {net[1]}\n" in conf, (pod, tgw)
+            script = roles["vpn"]["/usr/local/sbin/microseg-tunnels"]
+            assert script.count(" mode gre local ") == len(tfvars["pods"][pod]["connect_peers"]), pod
         # Withdrawn until the health agent has seen the pod healthy.
         assert "\n  network 0.0.0.0/0" not in conf
-        # Replies leave on both tunnels: equal preference, two paths.
-        assert "maximum-paths 2" in conf and set(re.findall(r"local-preference (\d+)", conf)) == {"100"}
+        # Replies leave on every session: equal preference, one path each.
+        assert f"maximum-paths {sessions}" in conf and set(re.findall(r"local-preference (\d+)", conf)) == {
+            "100"
+        }
         # Every workload range is accepted from the TGW, brownfield CIDRs outside the supernet too.
         accepted = re.findall(r"ip prefix-list MICROSEG-IN seq \d+ permit (\S+) le 32", conf)
         assert accepted == podconfig.workload_cidrs(tfvars), pod

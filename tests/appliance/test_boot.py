@@ -35,11 +35,26 @@ POD_UNITS = {
 }
 
 
+# Each transport renders its own vpn user_data (IPsec + BGP, or GRE + BGP for TGW Connect).
+TRANSPORTS = ["vpn", "connect"]
+IPSEC_UNITS = {"strongswan.service"}
+
+
+def _tfvars(transport: str) -> dict[str, Any]:
+    tfvars = podconfig.load_tfvars()
+    return podconfig.as_connect(tfvars) if transport == "connect" else tfvars
+
+
+@pytest.fixture(scope="module", params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def user_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+def user_data(transport: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
     if not shutil.which(podconfig.TOFU):
         pytest.fail("tofu not on PATH: run scripts/toolchain.sh")
-    return podconfig.render(podconfig.load_tfvars(), tmp_path_factory.mktemp("render"))
+    return podconfig.render(_tfvars(transport), tmp_path_factory.mktemp("render"))
 
 
 def _need(*tools: str) -> None:
@@ -135,13 +150,18 @@ def test_systemd_verify_reports_a_missing_executable(user_data: dict[str, dict[s
 
 
 @pytest.mark.parametrize("role", ["vpn", "fw"])
-def test_reboot_starts_the_pod_in_order(user_data: dict[str, dict[str, str]], role: str) -> None:
+def test_reboot_starts_the_pod_in_order(
+    user_data: dict[str, dict[str, str]], role: str, transport: str
+) -> None:
     """systemd's own view of a reboot: multi-user.target's transaction starts every unit of the pod
     (no runcmd involved), charon only after the PSKs are written, the fw's forwarding only with its
     ruleset, and nothing of the pod without the boot check."""
     _need("systemd-analyze", "vtysh", "charon-systemd", "nft")
     jobs, deps = checkers.boot_graph(user_data["pod-01"][role])
-    assert POD_UNITS[role] <= jobs, POD_UNITS[role] - jobs
+    expected = POD_UNITS[role] - (IPSEC_UNITS if transport == "connect" else set())
+    assert expected <= jobs, expected - jobs
+    if role == "vpn" and transport == "connect":
+        assert not IPSEC_UNITS & jobs, "a Connect vpn runs no IPsec"
 
     def dep(unit: str, kind: str) -> set[str]:
         return deps.get(unit, {}).get(kind, set())
@@ -150,8 +170,10 @@ def test_reboot_starts_the_pod_in_order(user_data: dict[str, dict[str, str]], ro
     assert "microseg-boot-check.service" in dep("microseg-net.service", "After")
     if role == "vpn":
         for kind in ("Requires", "After"):
-            assert "microseg-tunnels.service" in dep("strongswan.service", kind)
+            if transport == "vpn":
+                assert "microseg-tunnels.service" in dep("strongswan.service", kind)
             assert "microseg-net.service" in dep("microseg-tunnels.service", kind)
+            assert "microseg-tunnels.service" in dep("microseg-qos.service", kind)
             assert "microseg-boot-check.service" in dep("microseg-health-agent.service", kind)
     else:
         for kind in ("Requires", "After"):
@@ -306,10 +328,10 @@ def _net(
 
 @pytest.mark.parametrize("role", ["vpn", "fw"])
 def test_microseg_net_waits_for_late_enis_then_fails(
-    user_data: dict[str, dict[str, str]], tmp_path: Path, role: str
+    user_data: dict[str, dict[str, str]], tmp_path: Path, role: str, transport: str
 ) -> None:
     _need_root()
-    data = podconfig.template_data(podconfig.load_tfvars(), "pod-01")
+    data = podconfig.template_data(_tfvars(transport), "pod-01")
     script = podconfig.files(user_data["pod-01"][role])["/usr/local/sbin/microseg-net"]
     rc, out, _ = _net(role, data, script, tmp_path, late=3, wait=30)
     assert rc == 0, out

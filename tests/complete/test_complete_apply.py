@@ -287,7 +287,7 @@ def test_vpn_connections_carry_the_generators_inside_cidrs(deployed: Deployment)
         if tunnels:
             assert sorted(t["TunnelInsideCidr"] for t in tunnels) == sorted(want)
         else:  # VPN tunnel options (module docstring): moto does not return them
-            v = in_state[f'module.pod["{pod}"].aws_vpn_connection.this']
+            v = in_state[f'module.pod["{pod}"].aws_vpn_connection.this[0]']
             assert [v["tunnel1_inside_cidr"], v["tunnel2_inside_cidr"]] == want
 
 

@@ -134,7 +134,12 @@ def test_workloads_table_has_no_route_to_any_workload(planned) -> None:
     assert into_workloads, "the pods' VPN attachments must propagate into `workloads`"
     for path, address, sources in into_workloads:
         if path == ("pod",):
-            assert sources == {"module.pod.aws_vpn_connection.this"}, sources
+            # The pod's own attachment: its VPN connection's or its TGW Connect attachment.
+            attachments = {s for s in sources if ".local." not in s}
+            assert attachments == {
+                "module.pod.aws_vpn_connection.this[0]",
+                "module.pod.aws_ec2_transit_gateway_connect.this[0]",
+            }, sources
             continue
         # Anything else that could propagate into `workloads` must have no instance in this plan.
         instances = _instances(plan, path, address)
@@ -199,7 +204,7 @@ def test_vpn_attachments_associated_with_core_propagated_into_workloads(planned)
     for pod in tfvars["pods"]:
         _one(values, f'module.pod["{pod}"].aws_ec2_transit_gateway_route_table_association.core')
         _one(values, f'module.pod["{pod}"].aws_ec2_transit_gateway_route_table_propagation.workloads')
-        vpn = values[f'module.pod["{pod}"].aws_vpn_connection.this']
+        vpn = values[f'module.pod["{pod}"].aws_vpn_connection.this[0]']
         assert vpn["type"] == "ipsec.1" and vpn["static_routes_only"] is False, "ECMP needs BGP"
     assert cfg.attr_targets(
         ("pod",), "aws_ec2_transit_gateway_route_table_association.core", "transit_gateway_route_table_id"
@@ -280,9 +285,9 @@ def test_asns_and_inside_cidrs_are_the_generators(planned) -> None:
     assert values[TGW]["amazon_side_asn"] == asn["transit_gateway"]
     assert values["module.management.aws_ec2_transit_gateway.this"]["amazon_side_asn"] == asn["management"]
     for pod, p in tfvars["pods"].items():
-        cgw = values[f'module.pod["{pod}"].aws_customer_gateway.this']
+        cgw = values[f'module.pod["{pod}"].aws_customer_gateway.this[0]']
         assert str(cgw["bgp_asn"]) == str(asn["pods"])
-        vpn = values[f'module.pod["{pod}"].aws_vpn_connection.this']
+        vpn = values[f'module.pod["{pod}"].aws_vpn_connection.this[0]']
         assert [vpn["tunnel1_inside_cidr"], vpn["tunnel2_inside_cidr"]] == p["tunnel_inside_cidrs"]
     inside = [c for p in tfvars["pods"].values() for c in p["tunnel_inside_cidrs"]]
     assert len(set(inside)) == len(inside)

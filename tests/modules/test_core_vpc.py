@@ -105,6 +105,19 @@ def test_plan_pinned_cidrs_and_given_flow_log_key(tfroot, aws_env) -> None:
 
 
 @pytest.mark.plan
+def test_plan_transit_gateway_cidr_block_is_routed_from_the_internal_subnets(tfroot, aws_env) -> None:
+    """TGW Connect: the vpn's GRE packets to the TGW's addresses (its CIDR block) leave the internal
+    subnets for the TGW; without Connect there is no such route."""
+    plan = tfroot(MODULE, aws_env).plan({**MODULE_VARS, "transit_gateway_cidr_blocks": ["10.99.0.0/24"]})
+    after = {rc["address"]: rc["change"]["after"] for rc in plan["resource_changes"]}
+    route = after['aws_route.internal_transit_gateway_cidr["10.99.0.0/24"]']
+    assert route["destination_cidr_block"] == "10.99.0.0/24"
+    assert route["transit_gateway_id"] == MODULE_VARS["transit_gateway_id"]
+    plain = tfroot(MODULE, aws_env).plan(MODULE_VARS)
+    assert not [rc for rc in plain["resource_changes"] if "internal_transit_gateway_cidr" in rc["address"]]
+
+
+@pytest.mark.plan
 def test_plan_flow_log_is_never_unencrypted(tfroot, aws_env) -> None:
     with pytest.raises(TofuError, match=r"flow logs are\s+always encrypted"):
         tfroot(MODULE, aws_env).plan({**MODULE_VARS, "create_flow_log_kms_key": False})

@@ -32,6 +32,43 @@ VARS = {"ami_id": AMI}
 # Differences moto shows on the second plan, each with the reason it is the emulator and not the module.
 EMULATOR_DIFFS: dict[str, str] = {}
 
+# The three transports (contract `transport`), each as examples/pod variables on top of VARS.
+CONNECT_PEERS = [
+    {"inside_cidr": "169.254.6.0/29", "transit_gateway_address": "10.99.0.1"},
+    {"inside_cidr": "169.254.6.8/29", "transit_gateway_address": "10.99.0.2"},
+]
+CONNECT = {
+    "transport": {"type": "connect", "connect_peers": 2, "transit_gateway_cidr_block": "10.99.0.0/24"},
+    "pods": {
+        "pod-01": {
+            "index": 1,
+            "az": "us-east-1a",
+            "bridge_cidr": "10.0.8.0/28",
+            "connect_peers": CONNECT_PEERS,
+            "connect_address": "10.0.3.31",
+        }
+    },
+}
+TRANSPORTS = {
+    "vpn-standard": ({}, "pod.yaml"),
+    "vpn-large": ({"transport": {"type": "vpn", "tunnel_bandwidth": "large"}}, "pod_large.yaml"),
+    "connect": (CONNECT, "pod_connect.yaml"),
+}
+
+# Emulator gaps: what moto cannot apply at all, so the apply tests cover it by plan only.
+MOTO_GAPS = {
+    "connect": (
+        "moto 5.2 implements no TGW Connect API (CreateTransitGatewayConnect, "
+        "CreateTransitGatewayConnectPeer and their Describe/Delete calls are not implemented), so a connect "
+        "pod cannot be applied on moto; its plan and the rendered GRE/FRR user_data cover it."
+    ),
+    "vpn-large": (
+        "moto 5.2's CreateVpnConnection ignores Options.TunnelBandwidth and DescribeVpnConnections never "
+        "returns it, so the provider reads the attribute back empty and the second plan would replace the "
+        "connection; AWS stores and returns it."
+    ),
+}
+
 
 def _after(plan: dict, prefix: str = "") -> dict[str, dict]:
     return {
@@ -46,9 +83,99 @@ def _after(plan: dict, prefix: str = "") -> dict[str, dict]:
 
 @pytest.mark.plan
 @pytest.mark.parametrize("cli", CLIS)
-def test_plan_matches_inventory(tfroot, aws_env, cli) -> None:
-    plan = tfroot(EXAMPLE, aws_env, cli).plan(VARS)
-    assert_inventory(plan_summary(plan), HERE / "inventories" / "pod.yaml")
+@pytest.mark.parametrize("transport", list(TRANSPORTS))
+def test_plan_matches_inventory(tfroot, aws_env, cli, transport) -> None:
+    over, inventory = TRANSPORTS[transport]
+    plan = tfroot(EXAMPLE, aws_env, cli).plan({**VARS, **over})
+    assert_inventory(plan_summary(plan), HERE / "inventories" / inventory)
+
+
+@pytest.mark.plan
+def test_plan_connect_template_data_has_both_tgw_addresses_of_each_peer(tfroot, aws_env) -> None:
+    """The connect vpn's template data: no EIP, no IPsec tunnels or PSKs; its primary ENI is the GRE
+    one; per Connect peer our BGP address and both TGW BGP addresses (tests/appliance renders the GRE
+    tunnels and eBGP sessions from exactly this and checks them with vtysh)."""
+    plan = tfroot(EXAMPLE, aws_env).plan({**VARS, **CONNECT})
+    after = _after(plan)
+    data = plan["output_changes"]["template_data"]["after"]["pod-01"]
+    assert data["transport"] == "connect" and data["tunnels"] == [] and data["psk_parameters"] == []
+    assert data["vpn_public_ip"] is None and set(data["interfaces"]["vpn"]) == {"internal", "bridge"}
+    assert data["interfaces"]["vpn"]["internal"]["device_index"] == 0
+    assert data["connect"]["peers"] == [
+        {
+            "number": n,
+            "inside_cidr": p["inside_cidr"],
+            "inside_prefix_length": 29,
+            "local_inside_ip": str(ipaddress.ip_network(p["inside_cidr"])[1]),
+            "peer_inside_ips": [str(ipaddress.ip_network(p["inside_cidr"])[i]) for i in (2, 3)],
+            "outside_ip": p["transit_gateway_address"],
+        }
+        for n, p in enumerate(CONNECT_PEERS, start=1)
+    ]
+    assert data["connect"]["address"] == "10.0.3.31"
+    assert data["connect"]["transit_gateway_cidr_block"] == "10.99.0.0/24"
+    # The vpn has no public address of its own.
+    assert f'{POD}.aws_eip.this["vpn"]' not in after
+
+
+@pytest.mark.plan
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"connect_peers": []}, "1 to 4 entries"),
+        ({"connect_peers": CONNECT_PEERS * 3}, "1 to 4 entries"),
+        (
+            {
+                "connect_peers": [
+                    {"inside_cidr": "169.254.169.248/29", "transit_gateway_address": "10.99.0.1"}
+                ]
+            },
+            "reserved by AWS",
+        ),
+        (
+            {"connect_peers": [{"inside_cidr": "169.254.6.0/30", "transit_gateway_address": "10.99.0.1"}]},
+            "is a /29",
+        ),
+        ({"connect_address": None}, "connect_address"),
+        ({"connect_address": "10.0.6.31"}, "connect_address must be inside subnets.internal"),
+        ({"transport": {"type": "connect"}}, "transit_gateway_cidr_block"),
+        ({"transit_gateway_core_attachment_id": None}, "transit_gateway_core_attachment_id is required"),
+        ({"tunnel_inside_cidrs": ["169.254.10.0/30", "169.254.10.4/30"]}, "empty for connect"),
+        ({"transport": {"type": "gre"}}, 'transport.type must be "vpn" or "connect"'),
+    ],
+)
+def test_module_rejects_an_inconsistent_connect_transport(tfroot, aws_env, over: dict, message: str) -> None:
+    with pytest.raises(TofuError, match=message):
+        tfroot(MODULE, aws_env).plan(_module_vars(**{**_CONNECT_MODULE, **over}))
+
+
+@pytest.mark.plan
+def test_module_connect_security_group_allows_only_gre_with_the_tgw_cidr_block(tfroot, aws_env) -> None:
+    plan = tfroot(MODULE, aws_env).plan(_module_vars(**_CONNECT_MODULE))
+    after = _after(plan)
+    assert "aws_security_group.vpn_public[0]" not in after
+    sg = after["aws_security_group.vpn_internal[0]"]
+    assert [(r["protocol"], r["cidr_blocks"]) for r in sg["ingress"]] == [("47", ["10.99.0.0/24"])]
+    assert sorted((r["protocol"], r["from_port"], tuple(r["cidr_blocks"])) for r in sg["egress"]) == [
+        ("47", 0, ("10.99.0.0/24",)),
+        ("tcp", 443, ("10.0.0.0/20",)),
+    ]
+    # The Connect attachment rides on the core VPC attachment and is wired like the VPN attachment.
+    connect = after["aws_ec2_transit_gateway_connect.this[0]"]
+    assert connect["transport_attachment_id"] == "tgw-attach-0123456789abcdef0"
+    assert after["aws_ec2_transit_gateway_route_table_propagation.workloads[0]"]
+    config = {r["address"]: r for r in plan["configuration"]["root_module"]["resources"]}
+    for wiring in (
+        "aws_ec2_transit_gateway_route_table_association.core",
+        "aws_ec2_transit_gateway_route_table_propagation.workloads",
+    ):
+        refs = config[wiring]["expressions"]["transit_gateway_attachment_id"]["references"]
+        assert "aws_ec2_transit_gateway_connect.this[0]" in refs, (wiring, refs)
+    drained = _after(
+        tfroot(MODULE, aws_env).plan(_module_vars(**_CONNECT_MODULE, enable_workloads_propagation=False))
+    )
+    assert "aws_ec2_transit_gateway_route_table_association.core[0]" in drained
+    assert not [a for a in drained if "route_table_propagation.workloads" in a]
 
 
 @pytest.mark.plan
@@ -71,7 +198,7 @@ def test_plan_tunnels_and_fixed_addresses_follow_the_contract(tfroot, aws_env) -
     after = _after(plan)
     for name, pod in pods.items():
         m = f'module.pod["{name}"]'
-        vpn = after[f"{m}.aws_vpn_connection.this"]
+        vpn = after[f"{m}.aws_vpn_connection.this[0]"]
         assert [vpn["tunnel1_inside_cidr"], vpn["tunnel2_inside_cidr"]] == pod["tunnel_inside_cidrs"]
         bridge = ipaddress.ip_network(pod["bridge_cidr"])
         assert after[f'{m}.aws_network_interface.this["fw-bridge"]']["private_ips"] == [str(bridge[4])]
@@ -81,7 +208,7 @@ def test_plan_tunnels_and_fixed_addresses_follow_the_contract(tfroot, aws_env) -
             str(internal[10 + pod["index"]])
         ]
         # Every pod's customer gateway has the same ASN: equal AS paths are what make ECMP work.
-        assert after[f"{m}.aws_customer_gateway.this"]["bgp_asn"] == "65001"
+        assert after[f"{m}.aws_customer_gateway.this[0]"]["bgp_asn"] == "65001"
     # Known parts of the output (MACs, EIPs and tunnel endpoints are only known after apply).
     data = plan["output_changes"]["template_data"]["after"]
     assert data["pod-02"]["tunnels"][0]["local_inside_ip"] == "169.254.10.10"
@@ -106,7 +233,7 @@ def test_plan_narrowed_tunnel_options_reach_both_sides(tfroot, aws_env) -> None:
         "phase1_lifetime_seconds": 14400,
     }
     plan = tfroot(MODULE, aws_env).plan(_module_vars(tunnel_options=options))
-    vpn = _after(plan)["aws_vpn_connection.this"]
+    vpn = _after(plan)["aws_vpn_connection.this[0]"]
     tunnels = plan["output_changes"]["template_data"]["after"]["tunnels"]
 
     def unordered(v: object) -> object:  # the provider keeps these lists as sets
@@ -139,7 +266,7 @@ def test_plan_drained_pod_is_associated_but_not_propagated(tfroot, aws_env) -> N
 @pytest.mark.plan
 def test_plan_four_byte_asn_uses_the_extended_field(tfroot, aws_env) -> None:
     plan = tfroot(EXAMPLE, aws_env).plan({**VARS, "asn": {"transit_gateway": 64512, "pods": 4200000001}})
-    cgw = _after(plan)[f"{POD}.aws_customer_gateway.this"]
+    cgw = _after(plan)[f"{POD}.aws_customer_gateway.this[0]"]
     assert cgw["bgp_asn"] is None and cgw["bgp_asn_extended"] == "4200000001"
 
 
@@ -182,6 +309,16 @@ def _module_vars(**over: object) -> dict:
     return base | over
 
 
+# The module's own inputs for the connect transport (what examples/pod passes for CONNECT).
+_CONNECT_MODULE = {
+    "transport": CONNECT["transport"],
+    "tunnel_inside_cidrs": [],
+    "connect_peers": CONNECT_PEERS,
+    "connect_address": "10.0.3.31",
+    "transit_gateway_core_attachment_id": "tgw-attach-0123456789abcdef0",
+}
+
+
 @pytest.mark.plan
 @pytest.mark.parametrize(
     ("override", "message"),
@@ -214,7 +351,7 @@ def test_module_routing_can_be_left_to_the_transit_gateway_module(tfroot, aws_en
     )
     after = _after(plan)
     assert not [a for a in after if "transit_gateway_route_table_" in a or a.startswith("aws_route.")]
-    assert "aws_vpn_connection.this" in after
+    assert "aws_vpn_connection.this[0]" in after
 
 
 @pytest.mark.plan
@@ -435,3 +572,60 @@ def test_apply_pod_replan_destroy(tfroot, sandbox) -> None:
 
 def _as_list(v: str | list[str]) -> list[str]:
     return [v] if isinstance(v, str) else v
+
+
+@pytest.mark.apply
+@pytest.mark.slow
+@pytest.mark.parametrize("transport", ["vpn-large", "connect"])
+def test_apply_large_tunnels_and_connect(tfroot, sandbox, transport) -> None:
+    """Large tunnels and TGW Connect as AWS has them (MICROSEG_REAL_AWS=1); on moto each is a listed
+    gap (MOTO_GAPS) and is covered by the plan tests and the rendered configuration checks."""
+    if not sandbox.real:
+        pytest.skip(f"moto gap: {MOTO_GAPS[transport]}")
+    over, _ = TRANSPORTS[transport]
+    tf: TfRoot = tfroot(EXAMPLE, sandbox.env)
+    tf.apply(over)
+    try:
+        out = tf.output()
+        pod = out["pods"]["pod-01"]
+        ec2 = sandbox.client("ec2")
+        att = pod["transit_gateway_attachment_id"]
+        if transport == "vpn-large":
+            vpn = ec2.describe_vpn_connections(VpnConnectionIds=[pod["vpn_connection_id"]])["VpnConnections"][
+                0
+            ]
+            assert vpn["Options"]["TunnelBandwidth"] == "large"
+        else:
+            assert pod["vpn_public_ip"] is None and pod["vpn_connection_id"] is None
+            (connect,) = ec2.describe_transit_gateway_connects(TransitGatewayAttachmentIds=[att])[
+                "TransitGatewayConnects"
+            ]
+            assert connect["Options"]["Protocol"] == "gre"
+            peers = ec2.describe_transit_gateway_connect_peers(
+                Filters=[{"Name": "transit-gateway-attachment-id", "Values": [att]}]
+            )["TransitGatewayConnectPeers"]
+            got = {
+                p["ConnectPeerConfiguration"]["InsideCidrBlocks"][0]: p["ConnectPeerConfiguration"]
+                for p in peers
+            }
+            assert set(got) == {p["inside_cidr"] for p in CONNECT_PEERS}
+            for want in CONNECT_PEERS:
+                cfg = got[want["inside_cidr"]]
+                net = ipaddress.ip_network(want["inside_cidr"])
+                assert cfg["PeerAddress"] == "10.0.3.31"
+                assert cfg["TransitGatewayAddress"] == want["transit_gateway_address"]
+                # The host numbers the module renders FRR with: us the first, the TGW the second and third.
+                bgp = cfg["BgpConfigurations"]
+                assert {b["PeerAddress"] for b in bgp} == {str(net[1])}
+                assert {b["TransitGatewayAddress"] for b in bgp} == {str(net[2]), str(net[3])}
+                assert {b["PeerAsn"] for b in bgp} == {65001}
+        rts = out["route_table_ids"]
+        assocs = ec2.get_transit_gateway_route_table_associations(TransitGatewayRouteTableId=rts["core"])
+        assert att in {a["TransitGatewayAttachmentId"] for a in assocs["Associations"]}
+        props = ec2.get_transit_gateway_route_table_propagations(TransitGatewayRouteTableId=rts["workloads"])
+        assert {p["TransitGatewayAttachmentId"] for p in props["TransitGatewayRouteTablePropagations"]} == {
+            att
+        }
+        tf.assert_no_changes(over)
+    finally:
+        tf.destroy(over)

@@ -116,6 +116,22 @@ def test_plan_rejects_bad_return_cidr(tfroot, aws_env) -> None:
 
 
 @pytest.mark.plan
+def test_plan_transit_gateway_cidr_blocks_for_connect(tfroot, aws_env) -> None:
+    """TGW Connect takes the TGW's GRE addresses from its CIDR blocks (generator-decided)."""
+    from tfharness import TofuError
+
+    plan = tfroot(MODULE, aws_env).plan(
+        {"name": "x", "amazon_side_asn": 64512, "transit_gateway_cidr_blocks": ["10.99.0.0/24"]}
+    )
+    tgw = next(rc for rc in plan["resource_changes"] if rc["address"] == "aws_ec2_transit_gateway.this")
+    assert tgw["change"]["after"]["transit_gateway_cidr_blocks"] == ["10.99.0.0/24"]
+    with pytest.raises(TofuError, match="/24 or larger"):
+        tfroot(MODULE, aws_env).plan(
+            {"name": "x", "amazon_side_asn": 64512, "transit_gateway_cidr_blocks": ["10.99.0.0/25"]}
+        )
+
+
+@pytest.mark.plan
 def test_plan_blue_green_selects_the_ecmp_set(tfroot, aws_env) -> None:
     plan = tfroot(EXAMPLE, aws_env).plan({"active_pods": ["pod-02"]})
     after = _after(plan)
