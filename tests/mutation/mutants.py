@@ -116,8 +116,8 @@ MUTANTS: tuple[Mutant, ...] = (
         VPN,
         (
             (
-                "        maximum-paths 2\n       exit-address-family",
-                "        network 0.0.0.0/0\n        maximum-paths 2\n       exit-address-family",
+                "        maximum-paths 2\n%{ endif ~}\n       exit-address-family",
+                "        maximum-paths 2\n%{ endif ~}\n        network 0.0.0.0/0\n       exit-address-family",
             ),
         ),
         (f"{LAB}::test_a_restarted_vpn_starts_withdrawn",),
