@@ -278,11 +278,28 @@ def test_each_tunnel_interface_carries_its_own_sas(rendered: dict[str, Any]) -> 
             int(m.group(1)): int(m.group(2))
             for m in re.finditer(r"ip link add tgw(\d+) type xfrm dev \S+ if_id (\d+)", script)
         }
-        conf = roles["vpn"]["/etc/swanctl/conf.d/microseg.conf"]
+        conf = _swanctl_tree(roles["vpn"]["/etc/swanctl/conf.d/microseg.conf"])
         marks = {}
-        for m in re.finditer(r"^\s*tgw(\d+) \{\n(.*?)^\s*children", conf, re.M | re.S):
-            ids = dict(re.findall(r"^\s*(if_id_in|if_id_out) = (\d+)", m.group(2), re.M))
-            assert ids["if_id_in"] == ids["if_id_out"], (pod, m.group(1), ids)
-            marks[int(m.group(1))] = int(ids["if_id_in"])
+        for name, conn in conf["connections"].items():
+            assert conn["if_id_in"] == conn["if_id_out"], (pod, name, conn)
+            marks[int(name.removeprefix("tgw"))] = int(conn["if_id_in"])
         assert links and links == marks, f"{pod}: XFRM interfaces {links}, swanctl if_ids {marks}"
         assert len(set(links.values())) == len(links), f"{pod}: two tunnels share an if_id: {links}"
+
+
+def _swanctl_tree(text: str) -> dict[str, Any]:
+    """swanctl.conf's sections and settings as nested dicts (comments dropped)."""
+    root: dict[str, Any] = {}
+    stack = [root]
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line.endswith("{"):
+            child: dict[str, Any] = {}
+            stack[-1][line[:-1].strip()] = child
+            stack.append(child)
+        elif line == "}":
+            stack.pop()
+        elif "=" in line:
+            key, value = (x.strip() for x in line.split("=", 1))
+            stack[-1][key] = value
+    return root
