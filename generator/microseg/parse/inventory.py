@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from pathlib import Path
@@ -40,6 +41,7 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{0,256}$")
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0", ""}
+_BOOLEAN = _TRUE | _FALSE
 
 
 def load_inventory(
@@ -123,7 +125,7 @@ def _row(
                 azs = v
 
     egress_text = row.get("internet_egress", "").lower()
-    if egress_text not in _TRUE | _FALSE:
+    if egress_text not in _BOOLEAN:
         err("internet_egress", f"{row['internet_egress']!r} must be true or false")
     egress = egress_text in _TRUE
 
@@ -213,15 +215,22 @@ def _number(text: str, col: str, err, required: bool = False) -> float | None:  
         if required:
             err(col, "is empty")
         return None
+    value, problem = _parse_number(text)
+    if problem:
+        err(col, problem)
+    return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_number(text: str) -> tuple[float | None, str]:
+    """(value, problem) of a number cell. Pure, and an inventory repeats its numbers, so cached."""
     try:
         v = float(text.replace("_", ""))
     except ValueError:
-        err(col, f"{text!r} is not a number")
-        return None
+        return None, f"{text!r} is not a number"
     if not math.isfinite(v):
-        err(col, f"{text!r} is not a finite number")
-        return None
-    return int(v) if v.is_integer() and abs(v) < 2**53 else v
+        return None, f"{text!r} is not a finite number"
+    return (int(v) if v.is_integer() and abs(v) < 2**53 else v), ""
 
 
 def _integer(text: str, col: str, err) -> int | None:  # type: ignore[no-untyped-def]
