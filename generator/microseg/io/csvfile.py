@@ -107,16 +107,16 @@ def _plain_table(
     them, without a per-row loop in Python. Same table, same problems."""
     records = csv.reader(io.StringIO(text, newline=""), strict=True)
     # Blank lines (or lines of empty separators) have no non-empty cell.
-    numbered = ((line, cells) for line, cells in enumerate(records, 1) if any(cells))
-    start, record = next(numbered, (0, None))
-    if record is None:
+    numbered = [(line, cells) for line, cells in enumerate(records, 1) if any(cells)]
+    if not numbered:
         problems.error(label, 0, "-", "file is empty")
         return None
+    start, record = numbered[0]
     header = [cell.strip().lower() for cell in record]
     _check_header(header, start, label, known, problems)
     width = len(header)
-    rows = list(numbered)
-    if any(len(cells) != width for _, cells in rows):
+    rows = numbered[1:]
+    if {len(cells) for _, cells in rows} - {width}:
         for line, cells in rows:
             if len(cells) != width:
                 problems.error(
