@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from microseg.diff import leaves
 from microseg.errors import Collector, InputError, OutputError, Problem
 from microseg.io import outdir
 from microseg.io.diagram import SvgJob
@@ -108,6 +107,8 @@ def removals(lock: outdir.LockState, inputs: Inputs, lock_label: str) -> list[Pr
 
 def settings_reverted(old_tfvars: Path, settings: Settings) -> list[str]:
     """The settings the last run wrote into its tfvars that differ from ``settings``."""
+    from microseg.diff import leaves  # only for a re-run without --settings: not on every run's path
+
     try:
         old = json.loads(old_tfvars.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _json_string  # the C encoder ingress_rule uses
 from typing import Any, NamedTuple
 
 from microseg.model import Endpoint, FlowSet
@@ -17,6 +18,8 @@ from microseg.netaddr import cidr_span
 from microseg.render.records import ingress_rule
 
 ANY = "0.0.0.0/0"
+_MARK = "\0"  # a stand-in description that splits a rule's JSON around the real one
+_MARK_JSON = _json_string(_MARK)
 _SG_DESC = re.compile(r"[^A-Za-z0-9. _:/()#,@\[\]+=&;{}!$*-]")  # what AWS accepts in a rule description
 
 
@@ -52,82 +55,73 @@ def build_policy(
     cidrs: dict[str, str],
     internal_block: str,
 ) -> Policy:
-    locator = _Locator(cidrs)
+    locator: _Locator | None = None  # built on the first CIDR destination (most flows name workloads)
     out: list[FlowRule] = []
-    # Per target workload and rule key: the first flow's description and how many flows share it
-    # (a rule's description names the first and counts the rest).
+    append = out.append
+    # Per target workload and rule key: the first flow's reference, source and destination (a rule's
+    # description names the first flow and counts the rest) and how many flows share the rule.
     rules: dict[str, dict[tuple[str, int, int, str], list[Any]]] = {}
+    owner_of: dict[str, str | None] = {}  # a CIDR destination -> the workload it lies in, if any
     flow_id_of = f"f{{:0{max(3, len(str(len(flows.flows))))}d}}".format
     new_rule = tuple.__new__
-    # Endpoints repeat (50k flows over 10k workloads): a workload's CIDR is a lookup by name; any
-    # other endpoint's CIDR and owners are resolved once.
-    cidr_of: dict[Endpoint, str] = {}
-    owners_of: dict[Endpoint, list[str]] = {}
-    for i, (_, src, dst, protocol, lo, hi, reference, _) in enumerate(flows.flows, 1):
-        # Unpacked, not f.source etc.: named-tuple attributes cost a descriptor call each, 50k times.
-        src_kind, src_value = src
-        dst_kind, dst_value = dst
+    i = 0
+    # Unpacked in the loop header, not f.source etc.: named-tuple attributes cost a descriptor call
+    # each, 50k times; a workload's CIDR is a lookup by name.
+    for _, (src_kind, src_value), (dst_kind, dst_value), protocol, lo, hi, reference, _ in flows.flows:
+        i += 1
         if src_kind == "workload":
             src_cidr = cidrs[src_value]
         else:
-            src_cidr = cidr_of.get(src) or cidr_of.setdefault(src, _cidr(src, cidrs))
+            src_cidr = ANY if src_kind == "internet" else src_value
         if dst_kind == "workload":
             dst_cidr = cidrs[dst_value]
-            owners: list[str] | tuple[str] = (dst_value,)
+            target = dst_value
         else:
-            dst_cidr = cidr_of.get(dst) or cidr_of.setdefault(dst, _cidr(dst, cidrs))
-            owners = owners_of.get(dst) or owners_of.setdefault(dst, locator.owners(dst))
-        out.append(
+            dst_cidr = ANY if dst_kind == "internet" else dst_value
+            target = owner_of.get(dst_value, "")
+            if target == "":
+                locator = locator or _Locator(cidrs)
+                found = locator.owners(Endpoint(dst_kind, dst_value))
+                target = owner_of[dst_value] = found[0] if found else None
+        append(
             new_rule(
                 FlowRule,
                 (flow_id_of(i), src_value, dst_value, src_cidr, dst_cidr, protocol, lo, hi, reference),
             )
         )
-        for target in owners:
-            same_vpc = src_kind == "workload" and src_value == target
-            key = (protocol, lo, hi, src_cidr if same_vpc else internal_block)
-            by_key = rules.get(target)
-            if by_key is None:
-                by_key = rules[target] = {}
-            entry = by_key.get(key)
-            if entry is None:
-                by_key[key] = [f"{reference} {src_value} to {dst_value}", 1, i]
-            else:
-                entry[1] += 1
+        if target is None:
+            continue
+        same_vpc = src_kind == "workload" and src_value == target
+        key = (protocol, lo, hi, src_cidr if same_vpc else internal_block)
+        by_key = rules.get(target)
+        if by_key is None:
+            rules[target] = {key: [reference, src_value, dst_value, 1, i]}
+            continue
+        entry = by_key.get(key)
+        if entry is None:
+            by_key[key] = [reference, src_value, dst_value, 1, i]
+        else:
+            entry[3] += 1
+    # A rule is its key's JSON with the description in the middle: each key's two halves are
+    # written once (a handful of protocol/port pairs recur across 38k rules at 10k workloads).
+    halves: dict[tuple[str, int, int, str], tuple[str, str]] = {}
     ingress: dict[str, list[str]] = {}
     for target, by_key in rules.items():
+        lines = ingress[target] = []
         items = sorted(by_key.items())
-        merged = _merge_ports(items) if len(items) > 1 else [(*k, *v) for k, v in items]
-        ingress[target] = [
-            ingress_rule("-1" if proto == "any" else proto, lo, hi, cidr, _describe(first, count))
-            for proto, lo, hi, cidr, first, count, _ in merged
-        ]
+        for key, (reference, src_value, dst_value, count, _) in (
+            _merge_ports(items) if len(items) > 1 else items
+        ):
+            half = halves.get(key)
+            if half is None:
+                proto, lo, hi, cidr = key
+                head, _, tail = ingress_rule(
+                    "-1" if proto == "any" else proto, lo, hi, cidr, _MARK
+                ).partition(_MARK_JSON)
+                half = halves[key] = (head, tail)
+            text = _describe(f"{reference} {src_value} to {dst_value}", count)
+            lines.append(half[0] + _json_string(text) + half[1])
     return Policy(out, ingress)
-
-
-def _merge_ports(items: list[tuple[tuple[str, int, int, str], list[Any]]]) -> list[Any]:
-    """One rule per run of adjacent or overlapping ports of one protocol and CIDR, and a protocol-any
-    rule absorbs its CIDR's other rules: AWS counts every rule against the group's quota, and the
-    merged set admits exactly the same packets. The description names the earliest flow and counts
-    every flow merged in. ``items`` are sorted, so "any" comes first and ports ascend."""
-    out: list[list[Any]] = []  # [proto, lo, hi, cidr, first, count, order]
-    last: dict[tuple[str, str], list[Any]] = {}
-    for (proto, lo, hi, cidr), (first, count, order) in items:
-        cur = last.get(("any", cidr)) if proto != "any" else None
-        if cur is None:
-            cur = last.get((proto, cidr))
-            if cur is None or proto not in ("tcp", "udp") or lo > cur[2] + 1:
-                cur = [proto, lo, hi, cidr, first, count, order]
-                out.append(cur)
-                last[(proto, cidr)] = cur
-                continue
-            cur[2] = max(cur[2], hi)
-        cur[5] += count
-        if order < cur[6]:
-            cur[4], cur[6] = first, order
-    if len(out) < len(items):
-        out.sort(key=lambda r: (r[0], r[1], r[2], r[3]))
-    return out
 
 
 def _cidr(e: Endpoint, cidrs: dict[str, str]) -> str:
@@ -164,3 +158,31 @@ class _Locator:
         if i >= 0 and hi <= self.spans[i][1]:
             return [self.spans[i][2]]
         return []
+
+
+def _merge_ports(items: list[tuple[tuple[str, int, int, str], list[Any]]]) -> list[Any]:
+    """One rule per run of adjacent or overlapping ports of one protocol and CIDR, and a protocol-any
+    rule absorbs its CIDR's other rules: AWS counts every rule against the group's quota, and the
+    merged set admits exactly the same packets. The description names the earliest flow and counts
+    every flow merged in. ``items`` are sorted, so "any" comes first and ports ascend; each value is
+    [reference, source, destination, count, order of the first flow]."""
+    out: list[list[Any]] = []  # [proto, lo, hi, cidr, value]
+    last: dict[tuple[str, str], list[Any]] = {}
+    for (proto, lo, hi, cidr), value in items:
+        cur = last.get(("any", cidr)) if proto != "any" else None
+        if cur is None:
+            cur = last.get((proto, cidr))
+            if cur is None or proto not in ("tcp", "udp") or lo > cur[2] + 1:
+                cur = [proto, lo, hi, cidr, list(value)]
+                out.append(cur)
+                last[(proto, cidr)] = cur
+                continue
+            cur[2] = max(cur[2], hi)
+        merged = cur[4]
+        merged[3] += value[3]
+        if value[4] < merged[4]:
+            merged[0:3], merged[4] = value[0:3], value[4]
+    if len(out) == len(items):
+        return items
+    out.sort(key=lambda r: (r[0], r[1], r[2], r[3]))
+    return [((proto, lo, hi, cidr), value) for proto, lo, hi, cidr, value in out]

@@ -240,6 +240,7 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv)
         return
     kept: list[object] = []
+    gc.disable()  # already for the imports of the pipeline: they build ~100k objects (see generate)
     try:
         code = generate(**parsed, console=make_console, keep=kept)
     except KeyboardInterrupt:  # outside the guard: before reading or after the switch

@@ -226,8 +226,8 @@ def test_a_real_sigint_leaves_a_whole_set_and_no_traceback(tmp_path: Path) -> No
         time.sleep(delay)
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=60)
-        if "Could not import runpy module" in err:
-            continue  # interrupted inside Python's own start-up, before any of our code ran
+        if "Could not import runpy module" in err or "init_import_site" in err:
+            continue  # interrupted inside Python's own start-up (slow on a loaded machine), before our code
         assert "Traceback" not in err, err
         seen = _visible(out)
         assert seen == old or _generation(seen) != _generation(old)

@@ -173,3 +173,35 @@ def test_key_lines() -> None:
     lines = key_lines(text)
     assert lines["a"] == 1 and lines["pods.spares"] == 3 and lines["pods.x.y"] == 6
     assert lines["prices.instance_hour.c6in.large"] == 8
+
+
+def test_inventory_names_that_read_as_other_endpoints_stay_those_endpoints_in_flows() -> None:
+    # Invalid names are still known (no second "unknown workload" error), but a flow reads them as
+    # what they look like: internet, a wildcard, a CIDR, never as a workload.
+    inv, inv_problems = inventory(
+        [
+            "app,10,20,,,true,,,,",
+            "Internet,10,20,,,,,,,",
+            "all,10,20,,,,,,,",
+            "10.9.0.0/16,10,20,,,,,,,",
+            "9lives,10,20,,,,,,,",
+            "a/b,10,20,,,,,,,",
+        ]
+    )
+    assert len(inv_problems.errors) == 5
+    c = Collector()
+    text = (
+        "source,destination,protocol,ports,reference\n"
+        "app,Internet,tcp,443,CHG-1\n"
+        "app,all,tcp,443,CHG-2\n"
+        "app,10.9.0.0/16,tcp,443,CHG-3\n"
+        "app,9lives,tcp,443,CHG-4\n"
+        "app,a/b,tcp,443,CHG-5\n"
+    )
+    fs = parse_flows(text, "flows.csv", inv, c)
+    assert [(f.line, f.destination.kind) for f in fs.flows] == [(2, "internet"), (4, "cidr")]
+    msgs = _msgs(c)
+    assert any(m.startswith("flows.csv:3: destination: 'all' is not an endpoint") for m in msgs)
+    assert "flows.csv:5: destination: '9lives' is not a CIDR (expected a.b.c.d/n)" in msgs
+    assert any(m.startswith("flows.csv:6: destination: 'a/b' is not a valid IPv4 CIDR") for m in msgs)
+    assert len(msgs) == 3

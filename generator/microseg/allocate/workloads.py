@@ -6,6 +6,7 @@ released; pins are honoured and checked; new workloads are packed largest first.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from microseg.allocate.blocks import BlockPool
@@ -149,14 +150,22 @@ def _check_room(
 
 
 def _fresh(w: Workload, addr: int, prefix: int, settings: Settings, pinned: bool) -> VpcAlloc:
-    vsize = size(prefix)
-    s = subnet_size(vsize, w.azs)
-    sp = 32 - (s.bit_length() - 1)
+    sp, offsets = _cut(prefix, w.azs)
     subnets = {
-        az: (fmt(workload_slot(addr, s, j), sp), fmt(attachment_slot(addr, vsize, j), 28))
-        for j, az in enumerate(settings.azs[: w.azs])
+        az: (fmt(addr + wo, sp), fmt(addr + ao, 28))
+        for az, (wo, ao) in zip(settings.azs, offsets, strict=False)
     }
     return VpcAlloc(fmt(addr, prefix), sp, subnets, pinned)
+
+
+@functools.lru_cache(maxsize=256)
+def _cut(prefix: int, azs: int) -> tuple[int, tuple[tuple[int, int], ...]]:
+    """A new VPC's subnet prefix and, per AZ, its workload and attachment subnet offsets from the
+    VPC's start: the same few shapes recur over 10k workloads, so computed once per shape."""
+    vsize = size(prefix)
+    s = subnet_size(vsize, azs)
+    offsets = tuple((workload_slot(0, s, j), attachment_slot(0, vsize, j)) for j in range(azs))
+    return 32 - (s.bit_length() - 1), offsets
 
 
 def _keep(

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from microseg.errors import BusyError, Collector, InputError
-from microseg.parse.lockfile import parse_lock
 from microseg.state import LockState
 
 LOCK_NAME = "microseg.lock.json"
@@ -69,6 +68,8 @@ def read_lock(directory: Path) -> tuple[LockState, str | None]:
         return LockState(), None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError([_problem(path, f"cannot read the lock: {exc}")]) from None
+    from microseg.parse.lockfile import parse_lock  # only a re-run has a lock to parse
+
     problems = Collector()
     lock = parse_lock(text, str(path), problems)
     problems.raise_if_errors()

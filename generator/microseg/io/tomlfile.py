@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +61,8 @@ def _bracket_delta(text: str) -> int:
 
 
 def read_toml(path: Path, label: str, problems: Collector) -> tuple[dict[str, Any], dict[str, int]] | None:
+    import tomllib  # here, not at the top: a run without a settings file never parses TOML
+
     text = read_text(path, label, problems)
     if text is None:
         return None

@@ -16,6 +16,7 @@ COLUMNS = ("source", "destination", "protocol", "ports", "reference", "broad")
 PROTOCOLS = ("tcp", "udp", "icmp", "any")
 # Words that read as "everything" in a flow; never workload names (see parse.inventory.RESERVED).
 WILDCARDS = frozenset({"any", "all", "default", "everything", "*"})
+_NOT_WORKLOADS = WILDCARDS | {"internet"}  # names _endpoint never reads as a workload
 _PORTS = re.compile(r"^(\d{1,5})(?:\s*-\s*(\d{1,5}))?$")
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/#@+=-]{0,63}$")
 # A justification is prose for the audit trail, but must stay one readable table cell.
@@ -40,7 +41,14 @@ def parse_flows(text: str, label: str, inventory: Inventory, problems: Collector
     if missing:
         return FlowSet(label, ())
     names = inventory.names or frozenset(w.name for w in inventory.workloads)
-    cache: dict[str, Endpoint] = {}
+    new_endpoint = tuple.__new__
+    # Every inventory name that _endpoint would read as a workload, resolved up front, so rows
+    # naming two workloads take the fast path from their first occurrence on.
+    cache: dict[str, Endpoint] = {
+        name: new_endpoint(Endpoint, ("workload", name))
+        for name in names
+        if name and "/" not in name and not name[:1].isdigit() and name.lower() not in _NOT_WORKLOADS
+    }
     flows: list[Flow] = []
     seen: dict[tuple[object, ...], int] = {}
     new_flow = tuple.__new__

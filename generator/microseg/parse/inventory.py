@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from pathlib import Path
@@ -40,6 +41,7 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{0,256}$")
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0", ""}
+_BOOLEAN = _TRUE | _FALSE
 
 
 def load_inventory(
@@ -70,8 +72,9 @@ def parse_inventory(text: str, label: str, settings: Settings, problems: Collect
         problems.error(label, table.header_line, "-", "no workload rows after the header")
     seen: dict[str, int] = {}
     workloads: list[Workload] = []
+    tags_ok: set[str] = set()  # tag values already checked (a few owners and cost centers recur)
     for line, row in table.rows:
-        w = _row(row, line, label, settings, problems)
+        w = _common_row(row, line, settings, tags_ok) or _row(row, line, label, settings, problems)
         if w is None:
             continue
         if w.name in seen:
@@ -83,6 +86,61 @@ def parse_inventory(text: str, label: str, settings: Settings, problems: Collect
         workloads.append(w)
     names = frozenset(row.get("name", "") for _, row in table.rows)
     return Inventory(label, tuple(workloads), names)
+
+
+def _common_row(row: dict[str, str], line: int, settings: Settings, tags_ok: set[str]) -> Workload | None:
+    """The usual row (sized by prefix_length, no hosts, cidr or account), when _row would find
+    nothing wrong with it: the same Workload, without _row's per-cell set-up. None for any other
+    row, which _row then checks and reports. 10k rows take this path in a big inventory."""
+    get = row.get
+    name = get("name", "")
+    if get("hosts") or get("cidr") or get("account_id") or not NAME.match(name) or name in RESERVED:
+        return None
+    bandwidth, problem = _parse_number(get("bandwidth_mbps") or "-")
+    if problem or bandwidth is None or bandwidth <= 0:
+        return None
+    monthly_text = get("monthly_gb", "")
+    monthly_gb: float | None = 0.0
+    if monthly_text:
+        monthly_gb, problem = _parse_number(monthly_text)
+        if problem or monthly_gb is None or monthly_gb < 0:
+            return None
+    azs = settings.default_workload_azs
+    azs_text = get("azs")
+    egress_text = get("internet_egress", "").lower()
+    prefix_text = get("prefix_length")
+    if not prefix_text or egress_text not in _BOOLEAN:
+        return None
+    try:
+        if azs_text:
+            azs = int(azs_text)
+        prefix = int(prefix_text.lstrip("/"))
+    except ValueError:
+        return None
+    if not 1 <= azs <= min(6, len(settings.azs)) or not MIN_VPC_PREFIX <= prefix <= min_vpc_prefix(azs):
+        return None
+    tags = (get("environment", ""), get("owner", ""), get("cost_center", ""))
+    for tag in tags:
+        if tag not in tags_ok:
+            if not _TAG_VALUE.match(tag):
+                return None
+            tags_ok.add(tag)
+    return Workload(
+        name=name,
+        line=line,
+        bandwidth_mbps=bandwidth,
+        azs=azs,
+        vpc_prefix=prefix,
+        hosts=None,
+        prefix_explicit=True,
+        internet_egress=egress_text in _TRUE,
+        cidr=None,
+        account_id=None,
+        environment=tags[0],
+        owner=tags[1],
+        cost_center=tags[2],
+        monthly_gb=monthly_gb or 0.0,
+    )
 
 
 def _row(
@@ -123,7 +181,7 @@ def _row(
                 azs = v
 
     egress_text = row.get("internet_egress", "").lower()
-    if egress_text not in _TRUE | _FALSE:
+    if egress_text not in _BOOLEAN:
         err("internet_egress", f"{row['internet_egress']!r} must be true or false")
     egress = egress_text in _TRUE
 
@@ -213,15 +271,22 @@ def _number(text: str, col: str, err, required: bool = False) -> float | None:  
         if required:
             err(col, "is empty")
         return None
+    value, problem = _parse_number(text)
+    if problem:
+        err(col, problem)
+    return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_number(text: str) -> tuple[float | None, str]:
+    """(value, problem) of a number cell. Pure, and an inventory repeats its numbers, so cached."""
     try:
         v = float(text.replace("_", ""))
     except ValueError:
-        err(col, f"{text!r} is not a number")
-        return None
+        return None, f"{text!r} is not a number"
     if not math.isfinite(v):
-        err(col, f"{text!r} is not a finite number")
-        return None
-    return int(v) if v.is_integer() and abs(v) < 2**53 else v
+        return None, f"{text!r} is not a finite number"
+    return (int(v) if v.is_integer() and abs(v) < 2**53 else v), ""
 
 
 def _integer(text: str, col: str, err) -> int | None:  # type: ignore[no-untyped-def]
