@@ -1,5 +1,6 @@
 """build_policy against the policy written out the obvious way: every flow resolved on its own,
-security-group rules grouped per target workload and key, the first flow describing each rule."""
+security-group rules grouped per target workload and key, touching port ranges merged (the quota
+counts rules), the first flow describing each rule."""
 
 from __future__ import annotations
 
@@ -74,11 +75,42 @@ def _expected(flows: list[Flow]) -> tuple[list[FlowRule], dict[str, list[str]]]:
                 cidr,
                 _describe(f"{fs[0].reference} {fs[0].source.value} to {fs[0].destination.value}", len(fs)),
             )
-            for (proto, lo, hi, cidr), fs in sorted(by_key.items())
+            for (proto, lo, hi, cidr), fs in _merged(by_key, flows)
         ]
         for target, by_key in groups.items()
     }
     return rules, ingress
+
+
+def _merged(
+    by_key: dict[tuple[str, int, int, str], list[Flow]], flows: list[Flow]
+) -> list[tuple[tuple[str, int, int, str], list[Flow]]]:
+    """The fewest rules admitting the same packets: per source CIDR, a protocol-any rule takes every
+    flow of that CIDR; otherwise tcp/udp port ranges that touch or overlap become one range. Each
+    rule's flows in flow order (the first describes it)."""
+    order = {id(f): i for i, f in enumerate(flows)}
+    out: dict[tuple[str, int, int, str], list[Flow]] = {}
+    cidrs = {k[3] for k in by_key}
+    for cidr in cidrs:
+        mine = {k: fs for k, fs in by_key.items() if k[3] == cidr}
+        anys = [k for k in mine if k[0] == "any"]
+        if anys:
+            out[anys[0]] = [f for fs in mine.values() for f in fs]
+            continue
+        for proto in {k[0] for k in mine}:
+            ranges = sorted((k[1], k[2], fs) for k, fs in mine.items() if k[0] == proto)
+            if proto not in ("tcp", "udp"):
+                out.update({(proto, lo, hi, cidr): fs for lo, hi, fs in ranges})
+                continue
+            runs: list[list] = []
+            for lo, hi, fs in ranges:
+                if runs and lo <= runs[-1][1] + 1:
+                    runs[-1][1] = max(runs[-1][1], hi)
+                    runs[-1][2] = runs[-1][2] + fs
+                else:
+                    runs.append([lo, hi, list(fs)])
+            out.update({(proto, lo, hi, cidr): fs for lo, hi, fs in runs})
+    return [(k, sorted(fs, key=lambda f: order[id(f)])) for k, fs in sorted(out.items())]
 
 
 @PROFILE
