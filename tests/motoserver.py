@@ -45,6 +45,13 @@ EMULATOR_FIXES = {
         "index 0, so parallel detaches of an instance's secondary ENIs fail; AWS refuses only the primary "
         "ENI (device index 0)."
     ),
+    "transit-gateway-attachment-filters": (
+        "moto's DescribeTransitGatewayAttachments applies only the resource-id, resource-type and "
+        "transit-gateway-id filters and silently ignores state, resource-owner-id, transit-gateway-owner-id "
+        "and tag:<key>, returning every attachment (the core's and the pods' VPN attachments too). AWS "
+        "applies all of them; stacks/network finds the workload accounts' attachments and stacks/workloads "
+        "its accepted ones with them. The fix applies those filters as AWS does."
+    ),
     "ec2-monitor-instances": (
         "moto does not implement MonitorInstances/UnmonitorInstances (HTTP 500, NotImplementedError), which "
         "the provider calls to turn detailed monitoring on (every instance here has it on). The fix records "
@@ -122,6 +129,34 @@ def _patch_deleted_attachments() -> None:
 
     backend.delete_transit_gateway_vpc_attachment = delete_fixed  # type: ignore[method-assign]
     backend.describe_transit_gateway_vpc_attachments = describe_fixed  # type: ignore[method-assign]
+
+
+def _patch_attachment_filters() -> None:
+    from moto.ec2.models import transit_gateway_attachments as att
+
+    backend = att.TransitGatewayAttachmentBackend
+    describe = backend.describe_transit_gateway_attachments
+    attrs = {
+        "state": "state",
+        "resource-owner-id": "resource_owner_id",
+        "transit-gateway-owner-id": "transit_gateway_owner_id",
+    }
+
+    def keep(a: Any, filters: dict[str, list[str]]) -> bool:
+        for name, values in filters.items():
+            if name in attrs and getattr(a, attrs[name]) not in values:
+                return False
+            if name.startswith("tag:") and a.get_filter_value(name) not in values:
+                return False
+        return True
+
+    def describe_fixed(
+        self: Any, transit_gateways_attachment_ids: list[str] | None = None, filters: Any = None
+    ) -> Any:
+        found = describe(self, transit_gateways_attachment_ids, filters)
+        return [a for a in found if keep(a, filters or {})]
+
+    backend.describe_transit_gateway_attachments = describe_fixed  # type: ignore[method-assign]
 
 
 def _patch_attachment_tags() -> None:
@@ -205,6 +240,7 @@ def main(argv: list[str]) -> None:
     _patch_transit_gateway()
     _patch_deleted_attachments()
     _patch_attachment_tags()
+    _patch_attachment_filters()
     _patch_monitoring()
     _patch_enis()
     _patch_cloudwatch_cbor()

@@ -68,12 +68,19 @@ def test_workload_default_routes_go_to_the_tgw(planned) -> None:
     values = after(plan)
     for name in tfvars["workloads"]:
         mod = _workload_module(tfvars, name)
-        route = f'module.{mod}["{name}"].aws_route.workload_default'
+        if mod == "workload":
+            route = f'module.{mod}["{name}"].aws_route.workload_default[0]'
+            path: tuple[str, ...] = (mod,)
+            address, table = "aws_route.workload_default", {f"module.{mod}.aws_route_table.workload"}
+        else:
+            # Issue 9 item 6: a shared workload's route is the root's, created after the acceptance.
+            route = f'aws_route.workload_shared_default["{name}"]'
+            path, address = (), "aws_route.workload_shared_default"
+            table = {"module.workload_shared.aws_route_table.workload"}
+            assert "module.transit_gateway" in Config(plan).resource((), address).get("depends_on", [])
         assert values[route]["destination_cidr_block"] == "0.0.0.0/0"
-        assert cfg.attr_targets((mod,), "aws_route.workload_default", "transit_gateway_id") == {TGW}
-        assert cfg.attr_targets((mod,), "aws_route.workload_default", "route_table_id") == {
-            f"module.{mod}.aws_route_table.workload"
-        }
+        assert cfg.attr_targets(path, address, "transit_gateway_id") == {TGW}
+        assert cfg.attr_targets(path, address, "route_table_id") == table
         subnets = of_type(plan, "aws_subnet", f'module.{mod}["{name}"].')
         assert sorted(v["cidr_block"] for v in subnets.values()) == sorted(
             c for s in tfvars["workloads"][name]["subnets"].values() for c in s.values()

@@ -48,7 +48,7 @@ def egress_rules(plan: Plan) -> dict[str, list[str]]:
         desc = _SG_DESC.sub("_", f"{f.reference} {f.source} to {f.destination}")
         if entry is None:
             by_key[key] = ((f.protocol, f.from_port, f.to_port, f.destination_cidr), [desc])
-        elif desc not in entry[1]:
+        else:
             entry[1].append(desc)
     return {
         name: [
