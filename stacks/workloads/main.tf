@@ -39,6 +39,9 @@ data "aws_ram_resource_share" "network" {
 
   name           = var.name
   resource_owner = "OTHER-ACCOUNTS"
+
+  # Read only once the credentials are known to be this account's (the postcondition above).
+  depends_on = [data.aws_caller_identity.current]
 }
 
 # In the network account itself the Transit Gateway is found by its tags (the management TGW is `<name>-mgmt`).

@@ -8,6 +8,7 @@ pipeline would have left behind, then checks what this stack plans about it."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -155,15 +156,21 @@ def test_workloads_stack_of_the_network_account(
     ]
 
 
+def _words(text: str) -> str:
+    """A pattern for `text` in a CLI message, which wraps long lines anywhere between words."""
+    return r"\s+".join(map(re.escape, text.split()))
+
+
 def test_workloads_stack_refuses_the_wrong_account_or_network(
     stacks: Path, aws_env: dict[str, str], tmp_path: Path
 ) -> None:
     root = TfRoot(REPO / "stacks/workloads", tmp_path / "a", aws_env)
     with pytest.raises(
-        TofuError, match="tfvars are for account 222222222222, but the credentials are account 123456789012"
+        TofuError,
+        match=_words("tfvars are for account 222222222222, but the credentials are account 123456789012"),
     ):
         root.plan(var_files=(stacks / "workloads-222222222222.auto.tfvars.json",))
     _network_tgw(_ec2(aws_env), 64600)  # a Transit Gateway of that name, but another network's ASN
     root = TfRoot(REPO / "stacks/workloads", tmp_path / "b", aws_env)
-    with pytest.raises(TofuError, match="has ASN 64600, not the network's 64512"):
+    with pytest.raises(TofuError, match=_words("has ASN 64600, not the network's 64512")):
         root.plan(var_files=(stacks / "workloads-network.auto.tfvars.json",))
