@@ -25,8 +25,21 @@ from complete_support import SETTINGS, build_lambda, microseg_cli
 
 REPO = Path(__file__).resolve().parents[2]
 NAME = "microseg"
-pytestmark = pytest.mark.apply
+pytestmark = [pytest.mark.apply, pytest.mark.slow]
 CROSS_ACCOUNT = "account_id" in inspect.signature(moto_env).parameters
+
+
+# Second plan of stacks/network: the same emulator differences as examples/complete's apply test
+# (its module docstring gives each in full).
+EMULATOR_DIFFS = {
+    "module.transit_gateway.aws_ec2_transit_gateway_route.workloads_return*": (
+        "TGW STATIC ROUTE TARGET: moto returns no TransitGatewayAttachments for a static route, so the"
+        " provider reads the core attachment back as '' / blackhole"
+    ),
+    "module.pod_health.aws_lambda_function.this*": (
+        "LAMBDA LOGGING CONFIG: moto keeps no LoggingConfig, so the provider plans its computed default again"
+    ),
+}
 
 
 def _clients(env: dict[str, str]):  # type: ignore[no-untyped-def]
@@ -185,7 +198,7 @@ def test_network_and_three_workload_accounts(moto_server, tmp_path: Path) -> Non
             }
 
     # A clean re-plan everywhere, then destroy in the reverse order, leaving nothing.
-    network.assert_no_changes(extra, var_files=net_files)
+    print("\n".join(network.assert_no_changes(extra, net_files, EMULATOR_DIFFS)) or "network: no changes")
     for key, root in workloads.items():
         root.assert_no_changes(var_files=wl_files(key))
     for key, root in workloads.items():
