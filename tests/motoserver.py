@@ -52,6 +52,13 @@ EMULATOR_FIXES = {
         "applies all of them; stacks/network finds the workload accounts' attachments and stacks/workloads "
         "its accepted ones with them. The fix applies those filters as AWS does."
     ),
+    "transit-gateway-deleted-attachment-unwired": (
+        "moto keeps a deleted TGW VPC attachment's route-table association and propagation, so the TGW "
+        "owner's next plan still reads them and its delete fails (HTTP 500, KeyError on the gone "
+        "attachment) until the provider's timeout. AWS removes an attachment's associations and "
+        "propagations with it (a workload stack destroyed before the network stack). The fix removes them "
+        "in every account's backend of the region when the attachment is deleted."
+    ),
     "ec2-monitor-instances": (
         "moto does not implement MonitorInstances/UnmonitorInstances (HTTP 500, NotImplementedError), which "
         "the provider calls to turn detailed monitoring on (every instance here has it on). The fix records "
@@ -159,6 +166,33 @@ def _patch_attachment_filters() -> None:
     backend.describe_transit_gateway_attachments = describe_fixed  # type: ignore[method-assign]
 
 
+def _patch_deleted_attachment_unwired() -> None:
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models import transit_gateway_attachments as att
+
+    backend = att.TransitGatewayAttachmentBackend
+    delete = backend.delete_transit_gateway_vpc_attachment
+
+    def delete_fixed(self: Any, transit_gateway_attachment_id: str) -> Any:
+        attachment = delete(self, transit_gateway_attachment_id)
+        for account in list(ec2_backends):  # the TGW's owner may be another account (RAM share)
+            ec2 = dict.get(ec2_backends[account], self.region_name)
+            if ec2 is None:
+                continue
+            for table in ec2.transit_gateways_route_tables.values():
+                table.route_table_associations.pop(transit_gateway_attachment_id, None)
+                table.route_table_propagation = [
+                    p
+                    for p in table.route_table_propagation
+                    if p.transitGatewayAttachmentId != transit_gateway_attachment_id
+                ]
+            ec2.transit_gateway_associations.pop(transit_gateway_attachment_id, None)
+            ec2.transit_gateway_propagations.pop(transit_gateway_attachment_id, None)
+        return attachment
+
+    backend.delete_transit_gateway_vpc_attachment = delete_fixed  # type: ignore[method-assign]
+
+
 def _patch_attachment_tags() -> None:
     from moto.ec2.responses import transit_gateway_attachments as responses
 
@@ -241,6 +275,7 @@ def main(argv: list[str]) -> None:
     _patch_deleted_attachments()
     _patch_attachment_tags()
     _patch_attachment_filters()
+    _patch_deleted_attachment_unwired()
     _patch_monitoring()
     _patch_enis()
     _patch_cloudwatch_cbor()
