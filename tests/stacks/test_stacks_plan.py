@@ -98,14 +98,15 @@ def test_network_stack(stacks: Path, aws_env: dict[str, str], tmp_path: Path, cl
     assert healthy["threshold"] == tfvars["required_pods"]
     assert not [a for a in values if ".workload[" in a or "accepter" in a]
 
-    # A workload pipeline in this account attached its VPC (tagged), another VPC is not a workload's:
-    # the next network run associates exactly the workload's attachment, keyed by its ID.
+    # A workload pipeline in this account attached its VPC (tagged); a core attachment carries the
+    # same network tag but is no workload's: the next network run associates exactly the workload's
+    # attachment, keyed by its ID.
     ec2 = _ec2(aws_env)
     other_tgw = _network_tgw(ec2, 64999)
     mine = _attached_vpc(
         ec2, other_tgw, "10.64.16.0/20", {"microseg:network": NAME, "microseg:role": "workload"}
     )
-    _attached_vpc(ec2, other_tgw, "10.99.0.0/20", {"Name": "not-a-workload"})
+    _attached_vpc(ec2, other_tgw, "10.99.0.0/20", {"microseg:network": NAME, "microseg:role": "core"})
     values = after(root.plan(extra, var_files=files))
     assoc = [a for a in values if ".aws_ec2_transit_gateway_route_table_association.workload[" in a]
     prop = [a for a in values if ".aws_ec2_transit_gateway_route_table_propagation.workload[" in a]
