@@ -145,7 +145,7 @@ def compute_diff(directory: Path, plan: Plan, omitted: list[Problem] | None = No
         if f["destination"] in acct_of:  # the destination's security group admits it
             stacks.add(stack_of(acct_of[f["destination"]]))
         if f["source"] in acct_of:  # the source's security group lets it out
-            pass
+            stacks.add(stack_of(acct_of[f["source"]]))
         row["stacks"] = sorted(stacks)
         return row
 

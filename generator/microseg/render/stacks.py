@@ -42,13 +42,13 @@ def egress_rules(plan: Plan) -> dict[str, list[str]]:
     for f in plan.policy.flows:
         if f.source not in plan.workloads:
             continue  # a CIDR source: no security group of ours sends it
-        key = f"{f.protocol}-{f.from_port}-{f.to_port}"
+        key = f"{f.protocol}-{f.from_port}-{f.to_port}-{f.destination_cidr}"
         by_key = grouped.setdefault(f.source, {})
         entry = by_key.get(key)
         desc = _SG_DESC.sub("_", f"{f.reference} {f.source} to {f.destination}")
         if entry is None:
             by_key[key] = ((f.protocol, f.from_port, f.to_port, f.destination_cidr), [desc])
-        else:
+        elif desc not in entry[1]:
             entry[1].append(desc)
     return {
         name: [
