@@ -264,7 +264,7 @@ def update(readme: Path, tables: str) -> str:
 
 
 def default_dirs() -> list[Path]:
-    dirs = sorted(REPO.glob("modules/*/")) + sorted(REPO.glob("examples/*/"))
+    dirs = sorted(REPO.glob("modules/*/")) + sorted(REPO.glob("stacks/*/")) + sorted(REPO.glob("examples/*/"))
     return [d for d in dirs if (d / "README.md").exists() and BEGIN in (d / "README.md").read_text()]
 
 

@@ -227,10 +227,25 @@ module "workload_shared" {
   transit_gateway_id = module.transit_gateway.ram_shared_transit_gateway_id
   # The network account owns the TGW: it accepts the attachment and wires its route tables.
   transit_gateway_shared = true
-  ingress_rules          = each.value.ingress_rules
-  egress_rules           = local.egress_rules[each.key]
+  # Created below, once this account accepted the attachment: the route is invalid before.
+  create_default_route = false
+  ingress_rules        = each.value.ingress_rules
+  egress_rules         = local.egress_rules[each.key]
 
   tags = local.workload_tags[each.key]
+}
+
+# A shared workload's way out, after the owner accepted its attachment (module.transit_gateway holds
+# the accepter; it depends on the attachment, never on this route, so there is no cycle).
+resource "aws_route" "workload_shared_default" {
+  for_each = local.shared_workloads
+  provider = aws.workload_account
+
+  route_table_id         = module.workload_shared[each.key].workload_route_table_id
+  destination_cidr_block = "0.0.0.0/0"
+  transit_gateway_id     = module.transit_gateway.ram_shared_transit_gateway_id
+
+  depends_on = [module.transit_gateway]
 }
 
 ################################################################################

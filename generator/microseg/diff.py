@@ -7,6 +7,7 @@ firewall policy) and `workloads-<account_id>` (`workloads-network` for rows with
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from microseg.errors import Problem
 from microseg.io.outdir import read_lock
 from microseg.plan import Plan
 from microseg.render.jsonfmt import dumps
+from microseg.render.stacks import STACKS_DIR, render_stacks
 from microseg.render.tfvars import render_tfvars
 
 _FIELDS = (
@@ -143,6 +145,8 @@ def compute_diff(directory: Path, plan: Plan, omitted: list[Problem] | None = No
         stacks = {NETWORK}
         if f["destination"] in acct_of:  # the destination's security group admits it
             stacks.add(stack_of(acct_of[f["destination"]]))
+        if f["source"] in acct_of:  # the source's security group lets it out
+            stacks.add(stack_of(acct_of[f["source"]]))
         row["stacks"] = sorted(stacks)
         return row
 
@@ -196,6 +200,7 @@ def compute_diff(directory: Path, plan: Plan, omitted: list[Problem] | None = No
             "delta_usd": round(new_cost - old_cost, 2) if isinstance(old_cost, int | float) else None,
         },
     }
+    result["stack_files"] = stack_file_changes(directory, plan)
     result["changes"] = (
         sum(len(v) for k in ("workloads", "flows") for v in result[k].values())
         + len(result["tombstones"]["released"])
@@ -220,8 +225,29 @@ def compute_diff(directory: Path, plan: Plan, omitted: list[Problem] | None = No
             for s in item["stacks"]
         }
         | {s for v in result["asn"].values() for s in v["stacks"]}
+        | {_SUFFIX.sub("", n) for v in result["stack_files"].values() for n in v}
     )
     return result
+
+
+_SUFFIX = re.compile(r"\.auto\.tfvars\.json$")
+
+
+def stack_file_changes(directory: Path, plan: Plan) -> dict[str, list[str]]:
+    """Which DIR/stacks/ files the new plan adds, removes or changes: exactly the stacks whose
+    pipelines will plan something (a file that does not change leaves its stack's plan empty)."""
+    old_dir = directory / STACKS_DIR
+    old = (
+        {p.name: _read_json(p) for p in sorted(old_dir.glob("*.auto.tfvars.json"))}
+        if old_dir.is_dir()
+        else {}
+    )
+    new = {n: json.loads(dumps(v)) for n, v in render_stacks(plan).items()}
+    return {
+        "added": sorted(n for n in new if n not in old),
+        "removed": sorted(n for n in old if n not in new),
+        "changed": sorted(n for n in new if n in old and old[n] != new[n]),
+    }
 
 
 def _short(value: Any, width: int = 48) -> str:
@@ -236,6 +262,9 @@ def diff_lines(d: dict[str, Any]) -> list[str]:
     if not d["has_lock"]:
         lines.append(f"no lock found in {d['directory']}: everything below is new")
     lines.append(f"changes against {d['directory']}: {d['changes']}; stacks: {', '.join(d['stacks']) or '-'}")
+    for sign, key in (("+", "added"), ("-", "removed"), ("~", "changed")):
+        for n in d["stack_files"][key]:
+            lines.append(f"{sign} stacks/{n}")
     for p in d["inputs"]["omitted"]:
         lines.append(f"! {p['column']}: {p['message']}")
 

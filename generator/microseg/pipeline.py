@@ -23,6 +23,7 @@ from microseg.render.jsonfmt import dumps
 from microseg.render.lockfile import render_lock
 from microseg.render.report_json import render_report_json
 from microseg.render.report_md import render_report_md
+from microseg.render.stacks import STACKS_DIR, render_stacks
 from microseg.render.tfvars import render_tfvars, transport_json
 from microseg.render.topology import render_dot
 from microseg.segmentation import check_flow_cidrs
@@ -176,11 +177,21 @@ def _write_reports(plan: Plan, into: Path) -> None:
     outdir.write_file(into, "report.json", dumps(render_report_json(plan)).encode())
 
 
+def _write_stacks(plan: Plan, into: Path) -> None:
+    """DIR/stacks/: one tfvars file per pipeline's stack, part of the same generation (docs/stacks.md)."""
+    stacks = into / STACKS_DIR
+    stacks.mkdir()
+    for name, data in render_stacks(plan).items():
+        outdir.write_file(stacks, name, dumps(data).encode())
+    outdir.fsync_dir(stacks)
+
+
 def _write_tfvars_and_diagram(plan: Plan, into: Path) -> None:
     dot = render_dot(plan)
     job = SvgJob(dot)  # dot lays out while the tfvars render
     try:
         outdir.write_file(into, TFVARS, dumps(render_tfvars(plan)).encode())
+        _write_stacks(plan, into)
     except BaseException:
         job.cancel()
         raise

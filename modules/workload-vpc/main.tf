@@ -58,12 +58,20 @@ resource "aws_route_table" "workload" {
 }
 
 resource "aws_route" "workload_default" {
+  count = var.create_default_route ? 1 : 0
+
   route_table_id         = aws_route_table.workload.id
   destination_cidr_block = "0.0.0.0/0"
   transit_gateway_id     = var.transit_gateway_id
 
   # The route is only valid once the VPC is attached to the Transit Gateway.
   depends_on = [aws_ec2_transit_gateway_vpc_attachment.this]
+}
+
+# The route became optional (create_default_route): existing states keep it without a replacement.
+moved {
+  from = aws_route.workload_default
+  to   = aws_route.workload_default[0]
 }
 
 resource "aws_route_table_association" "workload" {

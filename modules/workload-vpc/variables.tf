@@ -52,6 +52,12 @@ variable "transit_gateway_shared" {
   default     = false
 }
 
+variable "create_default_route" {
+  description = "Whether to create the workload subnets' 0.0.0.0/0 route to the Transit Gateway. Set false while a shared Transit Gateway's owner has not accepted the attachment yet (the route is invalid before), and create it once accepted."
+  type        = bool
+  default     = true
+}
+
 variable "ingress_rules" {
   description = "Ingress rules of the workload security group, one per approved flow (contract `workloads.<n>.ingress_rules`). Everything not listed is denied. protocol is tcp, udp, icmp or any; icmp/any use -1/-1."
   type = list(object({

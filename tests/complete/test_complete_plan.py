@@ -68,12 +68,25 @@ def test_workload_default_routes_go_to_the_tgw(planned) -> None:
     values = after(plan)
     for name in tfvars["workloads"]:
         mod = _workload_module(tfvars, name)
-        route = f'module.{mod}["{name}"].aws_route.workload_default'
+        if mod == "workload":
+            route = f'module.{mod}["{name}"].aws_route.workload_default[0]'
+            path: tuple[str, ...] = (mod,)
+            address = "aws_route.workload_default"
+            table: set[str] | None = {f"module.{mod}.aws_route_table.workload"}
+        else:
+            # Issue 9 item 6: a shared workload's route is the root's, created after the acceptance.
+            route = f'aws_route.workload_shared_default["{name}"]'
+            path, address = (), "aws_route.workload_shared_default"
+            root_route = cfg.resource(path, address)
+            assert "module.transit_gateway" in root_route.get("depends_on", [])
+            # The plan names only `module.workload_shared` and `each.key` for a dynamic instance key.
+            refs = root_route["expressions"]["route_table_id"]["references"]
+            assert set(refs) == {"module.workload_shared", "each.key"}
+            table = None
         assert values[route]["destination_cidr_block"] == "0.0.0.0/0"
-        assert cfg.attr_targets((mod,), "aws_route.workload_default", "transit_gateway_id") == {TGW}
-        assert cfg.attr_targets((mod,), "aws_route.workload_default", "route_table_id") == {
-            f"module.{mod}.aws_route_table.workload"
-        }
+        assert cfg.attr_targets(path, address, "transit_gateway_id") == {TGW}
+        if table is not None:
+            assert cfg.attr_targets(path, address, "route_table_id") == table
         subnets = of_type(plan, "aws_subnet", f'module.{mod}["{name}"].')
         assert sorted(v["cidr_block"] for v in subnets.values()) == sorted(
             c for s in tfvars["workloads"][name]["subnets"].values() for c in s.values()
@@ -86,7 +99,11 @@ def test_workload_default_routes_go_to_the_tgw(planned) -> None:
     ):
         for mod in ("module.workload[", "module.workload_shared["):
             assert not of_type(plan, banned, mod), f"{banned} in a workload VPC"
-    workload_routes = [a for a in of_type(plan, "aws_route") if a.startswith("module.workload")]
+    workload_routes = [
+        a
+        for a in of_type(plan, "aws_route")
+        if a.startswith(("module.workload", "aws_route.workload_shared_default"))
+    ]
     assert len(workload_routes) == len(tfvars["workloads"]), workload_routes
 
 

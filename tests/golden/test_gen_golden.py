@@ -37,7 +37,17 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.mark.parametrize("name", ["report.md", "microseg.auto.tfvars.json", "report.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "report.md",
+        "microseg.auto.tfvars.json",
+        "report.json",
+        "stacks/network.auto.tfvars.json",
+        "stacks/workloads-222222222222.auto.tfvars.json",
+        "stacks/workloads-network.auto.tfvars.json",
+    ],
+)
 def test_golden(generated: Path, name: str) -> None:
     # The generation id hashes the whole set, lock included, whose input paths are relative to
     # wherever the test writes; the id's own behaviour is tested in tests/property.
@@ -49,7 +59,7 @@ def test_golden(generated: Path, name: str) -> None:
     )
     golden = DATA / name
     if UPDATE:
-        DATA.mkdir(exist_ok=True)
+        golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(actual, encoding="utf-8")
     assert golden.exists(), f"missing {golden}; run with MICROSEG_UPDATE_GOLDEN=1"
     assert actual == golden.read_text(encoding="utf-8"), (

@@ -16,6 +16,8 @@ pytestmark = pytest.mark.static
 
 MODULES = sorted(p.parent.relative_to(REPO).as_posix() for p in REPO.glob("modules/*/main.tf"))
 EXAMPLES = sorted(p.parent.relative_to(REPO).as_posix() for p in REPO.glob("examples/*/main.tf"))
+# Root modules the pipelines apply (one per account): validated, linted and laid out like modules.
+STACKS = sorted(p.parent.relative_to(REPO).as_posix() for p in REPO.glob("stacks/*/main.tf"))
 
 
 def _run(cmd: list[str], cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
@@ -25,6 +27,7 @@ def _run(cmd: list[str], cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
 def test_there_is_something_to_check() -> None:
     assert "modules/workload-vpc" in MODULES, MODULES
     assert EXAMPLES, "no examples found"
+    assert STACKS == ["stacks/network", "stacks/workloads"], STACKS
 
 
 def test_fmt() -> None:
@@ -36,6 +39,7 @@ def test_fmt() -> None:
             "-recursive",
             "-diff",
             "modules",
+            "stacks",
             "examples",
         ]
     )
@@ -50,7 +54,7 @@ def _assert_valid(tf: TfRoot) -> None:
     assert not warnings, json.dumps(warnings, indent=2)
 
 
-@pytest.mark.parametrize("root", MODULES + EXAMPLES)
+@pytest.mark.parametrize("root", MODULES + STACKS + EXAMPLES)
 def test_validate_and_tflint(root: str, tmp_path: Path) -> None:
     tf = TfRoot(REPO / root, tmp_path)
     _assert_valid(tf)
@@ -66,7 +70,7 @@ def test_validate_and_tflint(root: str, tmp_path: Path) -> None:
     assert lint.returncode == 0, f"tflint findings in {root}:\n{lint.stdout}{lint.stderr}"
 
 
-@pytest.mark.parametrize("root", MODULES + EXAMPLES)
+@pytest.mark.parametrize("root", MODULES + STACKS + EXAMPLES)
 def test_validate_with_terraform(root: str, tmp_path: Path) -> None:
     # Bank pipelines mostly run Terraform: every module and example must be valid for both CLIs.
     _assert_valid(TfRoot(REPO / root, tmp_path, cli="terraform"))
@@ -99,7 +103,7 @@ def test_tflint_aws_ruleset_is_loaded(tmp_path: Path) -> None:
     assert "aws_instance_invalid_type" in lint.stdout, lint.stdout + lint.stderr
 
 
-@pytest.mark.parametrize("tree", ["modules", "examples"])
+@pytest.mark.parametrize("tree", ["modules", "stacks", "examples"])
 def test_checkov(tree: str) -> None:
     proc = _run(
         [
@@ -133,7 +137,7 @@ def test_module_readme_tables_are_current() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("module", MODULES + STACKS)
 def test_module_layout(module: str) -> None:
     files = {p.name for p in (REPO / module).iterdir()}
     missing = {"main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"} - files

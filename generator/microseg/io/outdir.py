@@ -147,7 +147,7 @@ def write_generation(directory: Path, gid: str, produce: Callable[[Path], None])
             shutil.rmtree(gens / gid, ignore_errors=True)
         raise
     with contextlib.suppress(OSError):
-        _fsync_dir(gens)
+        fsync_dir(gens)
     _step("names")
     for path in directory.iterdir():  # names this generation does not have (topology.svg <-> .dot)
         link = _readlink(path)
@@ -170,7 +170,7 @@ def _publish(gens: Path, gid: str, produce: Callable[[Path], None]) -> None:
     try:
         tmp.mkdir()
         produce(tmp)
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         _step("publish")
         os.rename(tmp, final)
     except BaseException:
@@ -229,7 +229,7 @@ def _readlink(path: Path) -> str | None:
         return None
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)

@@ -1,0 +1,67 @@
+"""Each stack's pipeline-role policy (stacks/<stack>/iam-policy.json) parses, names no wildcard
+action, and names exactly the actions its resource and data-source types need (iam_actions.py),
+following the stack's module calls: a new resource type or a stray action fails here."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from iam_actions import ACTIONS
+
+REPO = Path(__file__).resolve().parents[2]
+_BLOCK = re.compile(r'^(resource|data) "([a-z0-9_]+)"', re.M)
+_SOURCE = re.compile(r'^\s*source\s*=\s*"(\.[^"]+)"', re.M)
+_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
+
+
+def types_of(root: Path, seen: set[Path] | None = None) -> set[str]:
+    """Resource types ("aws_vpc") and data-source types ("data.aws_region") of a root module and
+    every local module it calls."""
+    seen = seen if seen is not None else set()
+    root = root.resolve()
+    if root in seen:
+        return set()
+    seen.add(root)
+    out: set[str] = set()
+    for tf in sorted(root.glob("*.tf")):
+        text = tf.read_text()
+        out |= {("data." if kind == "data" else "") + t for kind, t in _BLOCK.findall(text)}
+        for src in _SOURCE.findall(text):
+            out |= types_of(root / src, seen)
+    return out
+
+
+def policy(stack: str) -> dict[str, dict]:
+    doc = json.loads((REPO / "stacks" / stack / "iam-policy.json").read_text())
+    assert doc["Version"] == "2012-10-17"
+    out: dict[str, dict] = {}
+    for st in doc["Statement"]:
+        assert st["Effect"] == "Allow" and st["Sid"] not in out
+        out[st["Sid"]] = st
+    return out
+
+
+@pytest.mark.parametrize("stack", ["network", "workloads"])
+def test_policy_names_exactly_what_the_stack_needs(stack: str) -> None:
+    types = types_of(REPO / "stacks" / stack)
+    unknown = sorted(t for t in types if t.removeprefix("data.").startswith("aws_") and t not in ACTIONS)
+    assert not unknown, f"no actions listed in tests/stacks/iam_actions.py for {unknown}"
+    need = {a for t in types if t in ACTIONS for a in ACTIONS[t]}
+    by_sid = policy(stack)
+    have = [a for st in by_sid.values() for a in st["Action"]]
+    assert all(_ACTION.match(a) for a in have), [a for a in have if not _ACTION.match(a)]
+    assert len(have) == len(set(have)), "an action is listed twice"
+    assert sorted(set(have) - need) == [], "actions no resource of the stack needs"
+    assert sorted(need - set(have)) == [], "actions the stack's resources need"
+    # IAM is scoped to roles and instance profiles; PassRole only to the services that take a role.
+    assert not [a for a in by_sid["Resources"]["Action"] if a.startswith("iam:")]
+    assert all(a.startswith("iam:") for a in by_sid["Iam"]["Action"])
+    assert all(":role/" in r or ":instance-profile/" in r for r in by_sid["Iam"]["Resource"])
+    assert by_sid["PassRole"]["Action"] == ["iam:PassRole"]
+    assert by_sid["PassRole"]["Condition"]["StringEquals"]["iam:PassedToService"]
