@@ -172,7 +172,9 @@ module "transit_gateway" {
   # East-west replies target the fw's SNAT address in a core internal subnet: route them straight back
   # to the core attachment (to that very fw), never via the ECMP default that could pick another pod.
   workloads_return_cidrs = local.core_internal_cidrs
-  # The pods wire their own VPN attachments (modules/pod: associated with `core`, propagated into `workloads`).
+  # TGW Connect: the TGW's GRE addresses come from this generator-decided block.
+  transit_gateway_cidr_blocks = compact([var.transport.transit_gateway_cidr_block])
+  # The pods wire their own VPN or Connect attachments (modules/pod: associated with `core`, propagated into `workloads`).
   vpn_attachments = {}
 
   create_ram_share = length(var.ram_share_accounts) > 0
@@ -197,6 +199,8 @@ module "core_vpc" {
   workload_supernet  = var.workload_supernet
   # Pinned (brownfield) workload CIDRs outside the supernet: the fw reaches them through the TGW too.
   internal_extra_cidrs = var.outside_supernet_cidrs
+  # TGW Connect: the vpn instances' GRE packets reach the TGW's addresses from the internal subnets.
+  transit_gateway_cidr_blocks = compact([var.transport.transit_gateway_cidr_block])
   # Each pod owns its bridge default route (it owns the fw ENI the route points at).
   create_bridge_default_routes = false
   # The flow log group keeps the module's own key (scoped to that log group): passing this root's key
@@ -206,7 +210,7 @@ module "core_vpc" {
 }
 
 ################################################################################
-# Pods: vpn + fw, customer gateway and VPN connection to the TGW (ECMP)
+# Pods: vpn + fw, and the VPN connection or TGW Connect peers to the TGW (ECMP)
 ################################################################################
 
 module "pod" {
@@ -231,7 +235,11 @@ module "pod" {
   transit_gateway_id                       = module.transit_gateway.id
   transit_gateway_asn                      = var.asn.transit_gateway
   pods_asn                                 = var.asn.pods
+  transport                                = var.transport
   tunnel_inside_cidrs                      = each.value.tunnel_inside_cidrs
+  connect_peers                            = each.value.connect_peers
+  connect_address                          = each.value.connect_address
+  transit_gateway_core_attachment_id       = module.core_vpc.transit_gateway_attachment_id
   transit_gateway_core_route_table_id      = module.transit_gateway.core_route_table_id
   transit_gateway_workloads_route_table_id = module.transit_gateway.workloads_route_table_id
 
@@ -301,11 +309,12 @@ module "observability" {
   name        = var.name
   kms_key_arn = aws_kms_key.this.arn
 
+  # Tunnel alarms exist only for VPN pods (a Connect peer has no tunnel-state metric).
   vpn_connections = {
     for k, p in module.pod : k => {
       vpn_connection_id  = p.vpn_connection_id
       tunnel_outside_ips = [for t in p.tunnels : t.outside_ip]
-    }
+    } if var.transport.type == "vpn"
   }
   instances = merge(
     { for pair in setproduct(keys(var.pods), ["vpn", "fw"]) : "${pair[0]}-${pair[1]}" => { instance_id = module.pod[pair[0]].instance_ids[pair[1]] } },

@@ -69,7 +69,7 @@ output "internet_gateway_id" {
 # --- Pods -------------------------------------------------------------------------------------
 
 output "pods" {
-  description = "Per pod: instances, VPN connection and its TGW attachment, fw bridge ENI, bridge subnet and route table, public IPs, health parameter."
+  description = "Per pod: instances, VPN connection or Connect peers and the TGW attachment, fw bridge ENI, bridge subnet and route table, public IPs, health parameter."
   value = {
     for k, p in module.pod : k => {
       az                             = var.pods[k].az
@@ -78,6 +78,8 @@ output "pods" {
       customer_gateway_id            = p.customer_gateway_id
       vpn_connection_id              = p.vpn_connection_id
       transit_gateway_attachment_id  = p.transit_gateway_attachment_id
+      transport                      = p.transport
+      connect_peers                  = p.connect_peers
       fw_bridge_network_interface_id = p.fw_bridge_network_interface_id
       bridge_subnet_id               = module.core_vpc.bridge_subnet_ids[k]
       bridge_route_table_id          = module.core_vpc.bridge_route_table_ids[k]

@@ -70,13 +70,30 @@ variable "core" {
   })
 }
 
+variable "transport" {
+  description = "How every pod reaches the Transit Gateway (contract `transport`): `type` `vpn` (IPsec; `tunnel_bandwidth` `standard` or `large`) or `connect` (TGW Connect, GRE + BGP over the core VPC attachment: `connect_peers` per pod and the TGW CIDR block the TGW's GRE addresses come from). Absent: vpn with standard tunnels."
+  type = object({
+    type                       = optional(string, "vpn")
+    tunnel_bandwidth           = optional(string)
+    connect_peers              = optional(number)
+    transit_gateway_cidr_block = optional(string)
+  })
+  default  = {}
+  nullable = false
+}
+
 variable "pods" {
-  description = "The pods keyed `pod-01`.. (contract `pods`): index, AZ, /28 bridge subnet and the two VPN tunnels' inside /30s."
+  description = "The pods keyed `pod-01`.. (contract `pods`): index, AZ, /28 bridge subnet; for vpn the two tunnels' inside /30s, for connect the Connect peers (inside /29, TGW GRE address) and the vpn's GRE address (`connect_address`, in the AZ's internal subnet)."
   type = map(object({
     index               = number
     az                  = string
     bridge_cidr         = string
-    tunnel_inside_cidrs = list(string)
+    tunnel_inside_cidrs = optional(list(string), [])
+    connect_peers = optional(list(object({
+      inside_cidr             = string
+      transit_gateway_address = string
+    })), [])
+    connect_address = optional(string)
   }))
 
   validation {

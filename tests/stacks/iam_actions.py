@@ -193,6 +193,19 @@ ACTIONS: dict[str, tuple[str, ...]] = {
         "ec2:DescribeCustomerGateways",
         *_TAGS_EC2,
     ),
+    # TGW Connect (transport = "connect"): one Connect attachment per pod over the core attachment.
+    "aws_ec2_transit_gateway_connect": (
+        "ec2:CreateTransitGatewayConnect",
+        "ec2:DeleteTransitGatewayConnect",
+        "ec2:DescribeTransitGatewayConnects",
+        *_TAGS_EC2,
+    ),
+    "aws_ec2_transit_gateway_connect_peer": (
+        "ec2:CreateTransitGatewayConnectPeer",
+        "ec2:DeleteTransitGatewayConnectPeer",
+        "ec2:DescribeTransitGatewayConnectPeers",
+        *_TAGS_EC2,
+    ),
     "aws_vpn_connection": (
         "ec2:CreateVpnConnection",
         "ec2:DeleteVpnConnection",

@@ -18,6 +18,7 @@ from microseg.plan import Plan
 from microseg.render.flowlines import tfvars_flow
 from microseg.render.jsonfmt import Lines, Record
 from microseg.render.records import ingress_rule
+from microseg.render.tfvars import pod_json, transport_json
 
 STACKS_DIR = "stacks"
 NETWORK_FILE = "network.auto.tfvars.json"
@@ -85,15 +86,8 @@ def render_network(plan: Plan) -> dict[str, Any]:
         "workload_supernet": s.workload_supernet,
         "outside_supernet_cidrs": outside_supernet(plan),
         "core": {"cidr": plan.core.cidr, "subnets": {az: Record(v) for az, v in plan.core.subnets.items()}},
-        "pods": {
-            p.name: Record(
-                index=p.index,
-                az=p.az,
-                bridge_cidr=plan.core.bridge(p.index),
-                tunnel_inside_cidrs=list(p.tunnel_inside_cidrs),
-            )
-            for p in plan.pods.values()
-        },
+        "transport": transport_json(s),
+        "pods": {p.name: pod_json(plan, p) for p in plan.pods.values()},
         "required_pods": plan.fleet.required,
         "instance_types": dict(s.instance_types),
         # What the pods' firewalls and shaping need of every workload; the VPCs are the accounts' own.
