@@ -27,7 +27,8 @@ This module adds what AWS does on that path, nothing more (each piece cites the 
   Describe*Attachments (ResourceOwnerId/VpcOwnerId = the VPC's account, TransitGatewayOwnerId = the
   owner) with its own tags, accepts it (AcceptTransitGatewayVpcAttachment: "The VPC attachment must
   be in the pendingAcceptance state"), then associates and propagates it in its route tables. Either
-  side may delete it.
+  side may delete it. Until the owner accepted, a route from that VPC to the shared TGW is refused
+  with InvalidTransitGatewayID.NotFound, as AWS refuses it (the first-apply race of issue 9).
 """
 
 from __future__ import annotations
@@ -612,6 +613,7 @@ class _OwnerView:
 
 def _patch_ec2() -> None:
     from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.models import route_tables
     from moto.ec2.models import transit_gateway as tgw
     from moto.ec2.models import transit_gateway_attachments as att
     from moto.ec2.models.core import TaggedEC2Resource
@@ -726,6 +728,35 @@ def _patch_ec2() -> None:
                 delete(other, transit_gateway_attachment_id)
         return gone
 
+    def guard_route(self: Any, route_table_id: str, transit_gateway_id: str | None) -> None:
+        """A route to a shared TGW needs this VPC's attachment to it accepted (`available`): before
+        that AWS answers InvalidTransitGatewayID.NotFound (the provider retries it until its create
+        timeout), which is why a workload account cannot route before the owner accepts."""
+        if not transit_gateway_id or dict.__contains__(self.transit_gateways, transit_gateway_id):
+            return
+        if transit_gateway_id not in _shared_tgws(self):
+            return  # not shared with us: moto's own handling
+        vpc_id = self.get_route_table(route_table_id).vpc_id
+        if not any(
+            a.transit_gateway_id == transit_gateway_id and a.resource_id == vpc_id and a.state == "available"
+            for a in self.transit_gateway_attachments.values()
+        ):
+            raise EC2ClientError(
+                "InvalidTransitGatewayID.NotFound",
+                f"The transitGateway ID '{transit_gateway_id}' does not exist.",
+            )
+
+    create_route = route_tables.RouteBackend.create_route
+    replace_route = route_tables.RouteBackend.replace_route
+
+    def create_route_fixed(self: Any, route_table_id: str, *args: Any, **kwargs: Any) -> Any:
+        guard_route(self, route_table_id, kwargs.get("transit_gateway_id"))
+        return create_route(self, route_table_id, *args, **kwargs)
+
+    def replace_route_fixed(self: Any, route_table_id: str, *args: Any, **kwargs: Any) -> Any:
+        guard_route(self, route_table_id, kwargs.get("transit_gateway_id"))
+        return replace_route(self, route_table_id, *args, **kwargs)
+
     def accept_response(self: Any) -> Any:
         from moto.core.responses import ActionResult
 
@@ -738,6 +769,8 @@ def _patch_ec2() -> None:
             }
         )
 
+    route_tables.RouteBackend.create_route = create_route_fixed  # type: ignore[method-assign]
+    route_tables.RouteBackend.replace_route = replace_route_fixed  # type: ignore[method-assign]
     tgw.TransitGatewayBackend.__init__ = backend_init_fixed  # type: ignore[method-assign]
     tgw.TransitGatewayBackend.describe_transit_gateways = describe_fixed  # type: ignore[method-assign]
     att.TransitGatewayAttachmentBackend.create_transit_gateway_vpc_attachment = create_fixed  # type: ignore[method-assign]

@@ -195,6 +195,14 @@ def test_attachment_to_a_shared_tgw_is_accepted_by_the_owner(
     att = created["TransitGatewayAttachmentId"]
     assert created["State"] == "pendingAcceptance" and created["VpcOwnerId"] == member
 
+    # No route to the shared TGW before the owner accepts (AWS: InvalidTransitGatewayID.NotFound).
+    table = workload.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"][0]
+    with pytest.raises(ClientError) as early:
+        workload.create_route(
+            RouteTableId=table["RouteTableId"], DestinationCidrBlock="0.0.0.0/0", TransitGatewayId=tgw_id
+        )
+    assert early.value.response["Error"]["Code"] == "InvalidTransitGatewayID.NotFound"
+
     pending = owner.describe_transit_gateway_vpc_attachments(TransitGatewayAttachmentIds=[att])
     assert [a["State"] for a in pending["TransitGatewayVpcAttachments"]] == ["pendingAcceptance"]
     assert not pending["TransitGatewayVpcAttachments"][0].get("Tags"), "the creator's tags are its own"
@@ -233,8 +241,7 @@ def test_attachment_to_a_shared_tgw_is_accepted_by_the_owner(
         ("available", MOTO_DEFAULT_ACCOUNT, [{"Key": "Name", "Value": "mine"}])
     ]
 
-    # The workload routes to the shared TGW.
-    table = workload.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"][0]
+    # Accepted: the workload routes to the shared TGW.
     workload.create_route(
         RouteTableId=table["RouteTableId"], DestinationCidrBlock="0.0.0.0/0", TransitGatewayId=tgw_id
     )
