@@ -27,8 +27,10 @@ This module adds what AWS does on that path, nothing more (each piece cites the 
   Describe*Attachments (ResourceOwnerId/VpcOwnerId = the VPC's account, TransitGatewayOwnerId = the
   owner) with its own tags, accepts it (AcceptTransitGatewayVpcAttachment: "The VPC attachment must
   be in the pendingAcceptance state"), then associates and propagates it in its route tables. Either
-  side may delete it. Until the owner accepted, a route from that VPC to the shared TGW is refused
-  with InvalidTransitGatewayID.NotFound, as AWS refuses it (the first-apply race of issue 9).
+  side may delete it. Describe*Attachments filter on state, resource-owner-id,
+  transit-gateway-owner-id and tags, as AWS does (moto ignores those filters). Until the owner
+  accepted, a route from that VPC to the shared TGW is refused with InvalidTransitGatewayID.NotFound,
+  as AWS refuses it (the first-apply race of issue 9).
 """
 
 from __future__ import annotations
@@ -757,6 +759,40 @@ def _patch_ec2() -> None:
         guard_route(self, route_table_id, kwargs.get("transit_gateway_id"))
         return replace_route(self, route_table_id, *args, **kwargs)
 
+    # Filters of DescribeTransitGatewayAttachments/-VpcAttachments that moto ignores (it keeps every
+    # attachment) but that a cross-account caller needs: AWS filters on these.
+    extra = {
+        "state": "state",
+        "resource-owner-id": "resource_owner_id",
+        "transit-gateway-owner-id": "transit_gateway_owner_id",
+        "transit-gateway-attachment-id": "id",
+    }
+
+    def refine(found: list[Any], filters: Any) -> list[Any]:
+        if not filters:
+            return found
+        out = []
+        for a in found:
+            tags = {t["key"]: t["value"] for t in a.get_tags()}
+            if all(getattr(a, attr) in filters[key] for key, attr in extra.items() if key in filters) and all(
+                tags.get(key[4:]) in values for key, values in filters.items() if key.startswith("tag:")
+            ):
+                out.append(a)
+        return out
+
+    describe_all = att.TransitGatewayAttachmentBackend.describe_transit_gateway_attachments
+    describe_vpc = att.TransitGatewayAttachmentBackend.describe_transit_gateway_vpc_attachments
+
+    def describe_all_fixed(
+        self: Any, transit_gateways_attachment_ids: Any = None, filters: Any = None
+    ) -> Any:
+        return refine(describe_all(self, transit_gateways_attachment_ids, filters), filters)
+
+    def describe_vpc_fixed(
+        self: Any, transit_gateways_attachment_ids: Any = None, filters: Any = None
+    ) -> Any:
+        return refine(describe_vpc(self, transit_gateways_attachment_ids, filters), filters)
+
     def accept_response(self: Any) -> Any:
         from moto.core.responses import ActionResult
 
@@ -769,6 +805,8 @@ def _patch_ec2() -> None:
             }
         )
 
+    att.TransitGatewayAttachmentBackend.describe_transit_gateway_attachments = describe_all_fixed  # type: ignore[method-assign]
+    att.TransitGatewayAttachmentBackend.describe_transit_gateway_vpc_attachments = describe_vpc_fixed  # type: ignore[method-assign]
     route_tables.RouteBackend.create_route = create_route_fixed  # type: ignore[method-assign]
     route_tables.RouteBackend.replace_route = replace_route_fixed  # type: ignore[method-assign]
     tgw.TransitGatewayBackend.__init__ = backend_init_fixed  # type: ignore[method-assign]

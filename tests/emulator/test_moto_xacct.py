@@ -206,7 +206,20 @@ def test_attachment_to_a_shared_tgw_is_accepted_by_the_owner(
     pending = owner.describe_transit_gateway_vpc_attachments(TransitGatewayAttachmentIds=[att])
     assert [a["State"] for a in pending["TransitGatewayVpcAttachments"]] == ["pendingAcceptance"]
     assert not pending["TransitGatewayVpcAttachments"][0].get("Tags"), "the creator's tags are its own"
+
+    def owner_sees(**filters: list[str]) -> list[str]:
+        found = owner.describe_transit_gateway_attachments(
+            Filters=[{"Name": k.replace("_", "-"), "Values": v} for k, v in filters.items()]
+        )["TransitGatewayAttachments"]
+        return [a["TransitGatewayAttachmentId"] for a in found]
+
+    assert owner_sees(resource_owner_id=[member], state=["pendingAcceptance"]) == [att]
+    assert owner_sees(transit_gateway_owner_id=[MOTO_DEFAULT_ACCOUNT], resource_type=["vpc"]) == [att]
+    assert owner_sees(state=["available"]) == [] and owner_sees(resource_owner_id=[OUTSIDER]) == []
     owner.create_tags(Resources=[att], Tags=[{"Key": "Name", "Value": "accepted-here"}])
+    assert (
+        owner_sees(**{"tag:Name": ["accepted-here"]}) == [att] and owner_sees(**{"tag:Name": ["mine"]}) == []
+    )
     accepted = owner.accept_transit_gateway_vpc_attachment(TransitGatewayAttachmentId=att)
     assert accepted["TransitGatewayVpcAttachment"]["State"] == "available"
     with pytest.raises(ClientError) as twice:
