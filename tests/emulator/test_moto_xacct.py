@@ -123,8 +123,14 @@ def test_org_share_is_associated_at_once_and_shows_the_tgw(
     assert [(g["TransitGatewayId"], g["OwnerId"]) for g in seen] == [(tgw_id, MOTO_DEFAULT_ACCOUNT)]
     by_id = workload("ec2").describe_transit_gateways(TransitGatewayIds=[tgw_id])["TransitGateways"]
     assert [g["TransitGatewayId"] for g in by_id] == [tgw_id]
-    shares = workload("ram").get_resource_shares(resourceOwner="OTHER-ACCOUNTS")["resourceShares"]
-    assert [s["resourceShareArn"] for s in shares] == [share]
+    # How a workload account finds the TGW without a copied id (the aws_ram_resource_share data source).
+    shares = workload("ram").get_resource_shares(resourceOwner="OTHER-ACCOUNTS", name="net")["resourceShares"]
+    assert [(s["resourceShareArn"], s["owningAccountId"]) for s in shares] == [(share, MOTO_DEFAULT_ACCOUNT)]
+    theirs = workload("ram").list_resources(resourceOwner="OTHER-ACCOUNTS", resourceShareArns=[share])
+    assert [r["arn"] for r in theirs["resources"]] == [tgw_arn]
+    assert not workload("ram").get_resource_shares(resourceOwner="OTHER-ACCOUNTS", name="other")[
+        "resourceShares"
+    ]
 
     ram.disassociate_resource_share(resourceShareArn=share, principals=[member])
     status = ram.get_resource_share_associations(associationType="PRINCIPAL", principal=member)
