@@ -11,7 +11,8 @@ Emulator differences (moto 5.2), each kept out of the modules and listed here wi
   is replaced by that member's id. Everything else is the real path: the example assumes its
   `cross_account_role_name` role there through moto's STS, the RAM share and the shared TGW behave as
   on AWS (tests/moto_xacct.py, listed in motoserver.EMULATOR_FIXES), the network account accepts,
-  associates and propagates the attachment.
+  associates and propagates the attachment. As on AWS, the shared workload's default route is refused
+  until that acceptance (issue 9, cross-account ordering): the example must create it after the accepter.
 - BGP: moto has no BGP, so the `workloads` table never learns the pods' 0.0.0.0/0 and propagations
   never materialise as routes; the facts are asserted on associations and propagations instead
   (on real AWS the routes are checked too).
