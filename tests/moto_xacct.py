@@ -27,8 +27,9 @@ This module adds what AWS does on that path, nothing more (each piece cites the 
   Describe*Attachments (ResourceOwnerId/VpcOwnerId = the VPC's account, TransitGatewayOwnerId = the
   owner) with its own tags, accepts it (AcceptTransitGatewayVpcAttachment: "The VPC attachment must
   be in the pendingAcceptance state"), then associates and propagates it in its route tables. Either
-  side may delete it. Describe*Attachments filter on state, resource-owner-id,
-  transit-gateway-owner-id and tags, as AWS does (moto ignores those filters). Until the owner
+  side may delete it; the owner's associations and propagations of it go with it.
+  Describe*Attachments filter on state, resource-owner-id, transit-gateway-owner-id and tags, as AWS
+  does (moto ignores those filters). Until the owner
   accepted, a route from that VPC to the shared TGW is refused with InvalidTransitGatewayID.NotFound,
   as AWS refuses it (the first-apply race of issue 9).
 """
@@ -722,13 +723,23 @@ def _patch_ec2() -> None:
         gone = delete(self, transit_gateway_attachment_id)
         for regions in list(dict.values(ec2_backends)):
             other = dict.get(regions, self.region_name)
-            if (
-                other is not None
-                and other is not self
-                and transit_gateway_attachment_id in other.transit_gateway_attachments
-            ):
+            if other is None:
+                continue
+            if other is not self and transit_gateway_attachment_id in other.transit_gateway_attachments:
                 delete(other, transit_gateway_attachment_id)
+            forget_wiring(other, transit_gateway_attachment_id)
         return gone
+
+    def forget_wiring(backend: Any, attachment_id: str) -> None:
+        """AWS drops a deleted attachment's route-table associations and propagations; moto keeps them
+        and then fails (HTTP 500) when the owner disassociates an attachment the creator deleted."""
+        for table in backend.transit_gateways_route_tables.values():
+            table.route_table_associations.pop(attachment_id, None)
+            table.route_table_propagation = [
+                p for p in table.route_table_propagation if p.transitGatewayAttachmentId != attachment_id
+            ]
+        backend.transit_gateway_associations.pop(attachment_id, None)
+        backend.transit_gateway_propagations.pop(attachment_id, None)
 
     def guard_route(self: Any, route_table_id: str, transit_gateway_id: str | None) -> None:
         """A route to a shared TGW needs this VPC's attachment to it accepted (`available`): before

@@ -295,3 +295,24 @@ def test_auto_accept_and_unshared_tgw(network: Callable[[str], Any], endpoint: s
         TransitGatewayId=tgw_id, VpcId=vpc, SubnetIds=[subnet]
     )
     assert made["TransitGatewayVpcAttachment"]["State"] == "available"
+
+    # The workload account deletes its attachment first: the owner's wiring of it goes with it (AWS).
+    att = made["TransitGatewayVpcAttachment"]["TransitGatewayAttachmentId"]
+    owner = network("ec2")
+    rt_id = owner.create_transit_gateway_route_table(TransitGatewayId=tgw_id)["TransitGatewayRouteTable"][
+        "TransitGatewayRouteTableId"
+    ]
+    owner.associate_transit_gateway_route_table(
+        TransitGatewayRouteTableId=rt_id, TransitGatewayAttachmentId=att
+    )
+    owner.enable_transit_gateway_route_table_propagation(
+        TransitGatewayRouteTableId=rt_id, TransitGatewayAttachmentId=att
+    )
+    workload.delete_transit_gateway_vpc_attachment(TransitGatewayAttachmentId=att)
+    assert not owner.get_transit_gateway_route_table_associations(TransitGatewayRouteTableId=rt_id)[
+        "Associations"
+    ]
+    props = owner.get_transit_gateway_route_table_propagations(TransitGatewayRouteTableId=rt_id)
+    assert not props["TransitGatewayRouteTablePropagations"]
+    gone = owner.describe_transit_gateway_vpc_attachments(TransitGatewayAttachmentIds=[att])
+    assert [a["State"] for a in gone["TransitGatewayVpcAttachments"]] == ["deleted"]
