@@ -68,10 +68,12 @@ class Sandbox:
     def client(self, service: str):  # type: ignore[no-untyped-def]
         kw = {"region_name": self.env.get("AWS_REGION", REGION)}
         if not self.real:
+            # The sandbox's own keys: moto maps them to its account (tfharness.moto_env).
             kw |= {
                 "endpoint_url": self.env["AWS_ENDPOINT_URL"],
-                "aws_access_key_id": "testing",
-                "aws_secret_access_key": "testing",
+                "aws_access_key_id": self.env.get("AWS_ACCESS_KEY_ID") or "testing",
+                "aws_secret_access_key": self.env.get("AWS_SECRET_ACCESS_KEY") or "testing",
+                "aws_session_token": self.env.get("AWS_SESSION_TOKEN") or None,
             }
         return boto3.client(service, **kw)
 

@@ -64,6 +64,24 @@ EMULATOR_FIXES = {
         "the provider calls to turn detailed monitoring on (every instance here has it on). The fix records "
         "the monitoring state on the instance and answers as AWS does."
     ),
+    "ram-shares-across-accounts": (
+        "moto stores a RAM share's principals and resources but implements no AssociateResourceShare/"
+        "DisassociateResourceShare, ListPrincipals, ListResources, ListResourceSharePermissions or "
+        "invitations, echoes the requested status instead of the association's, ignores GetResourceShares' "
+        "filters and tags, and never lets the principal see the share. tests/moto_xacct.py adds them as AWS "
+        "RAM behaves: an account of the owner's organization with sharing enabled is associated at once, "
+        "any other account through an invitation it accepts, none outside the organization when "
+        "allowExternalPrincipals is false."
+    ),
+    "transit-gateway-shared-by-ram": (
+        "moto looks a Transit Gateway up in the caller's account only and has no "
+        "AcceptTransitGatewayVpcAttachment, so an account the TGW is shared with can neither see it, route "
+        "to it nor attach to it. tests/moto_xacct.py makes a RAM-shared TGW visible to the principal "
+        "(OwnerId = the owner), creates its VPC attachment in pendingAcceptance (unless "
+        "AutoAcceptSharedAttachments), shows it to the owner with the owner's own tags and the right "
+        "ResourceOwnerId/TransitGatewayOwnerId, and lets the owner accept, associate, propagate and "
+        "delete it."
+    ),
 }
 
 
@@ -279,6 +297,9 @@ def main(argv: list[str]) -> None:
     _patch_monitoring()
     _patch_enis()
     _patch_cloudwatch_cbor()
+    import moto_xacct
+
+    moto_xacct.patch()  # after _patch_deleted_attachments: a cross-account delete goes through it
     from moto.server import main as moto_main
 
     moto_main(argv)

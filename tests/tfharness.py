@@ -248,9 +248,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def moto_env(endpoint: str) -> dict[str, str]:
-    """Environment that points boto3 and the aws provider (AWS_ENDPOINT_URL) at moto only."""
-    return {
+# moto's default account: what the static "testing" credentials map to.
+MOTO_DEFAULT_ACCOUNT = "123456789012"
+
+
+def moto_env(
+    endpoint: str, account_id: str | None = None, role_name: str = "microseg-pipeline"
+) -> dict[str, str]:
+    """Environment that points boto3 and the aws provider (AWS_ENDPOINT_URL) at moto only.
+
+    `account_id`: run as that moto account (a pipeline's own account). moto maps an access key to an
+    account: the static "testing" key is MOTO_DEFAULT_ACCOUNT, and the key of a role assumed in account
+    X through moto's STS belongs to X (the role need not exist). So this assumes
+    `arn:aws:iam::<account_id>:role/<role_name>` and returns those session credentials. moto forgets them
+    on reset: call this after resetting the server.
+    """
+    env = {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -262,3 +275,26 @@ def moto_env(endpoint: str) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         "AWS_EC2_METADATA_DISABLED": "true",
     }
+    if account_id is None or account_id == MOTO_DEFAULT_ACCOUNT:
+        return env
+    import boto3
+
+    def sts(keys: dict[str, str]):  # type: ignore[no-untyped-def]
+        return boto3.client("sts", region_name=REGION, endpoint_url=endpoint, **keys)
+
+    creds = sts({"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}).assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/{role_name}", RoleSessionName="microseg-tests"
+    )["Credentials"]
+    keys = {
+        "aws_access_key_id": creds["AccessKeyId"],
+        "aws_secret_access_key": creds["SecretAccessKey"],
+        "aws_session_token": creds["SessionToken"],
+    }
+    seen = sts(keys).get_caller_identity()["Account"]
+    assert seen == account_id, f"moto maps the assumed role's key to {seen}, not {account_id}"
+    env |= {
+        "AWS_ACCESS_KEY_ID": keys["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": keys["aws_secret_access_key"],
+        "AWS_SESSION_TOKEN": keys["aws_session_token"],
+    }
+    return env

@@ -5,13 +5,14 @@ empty -> `microseg verify` passes -> two deliberately broken copies fail verify 
 path (then repaired) -> destroy leaves nothing.
 
 Emulator differences (moto 5.2), each kept out of the modules and listed here with its reason:
-- SECOND ACCOUNT: moto keeps one EC2 backend per account and looks a Transit Gateway up only in the
-  caller's account (a RAM-shared TGW is invisible to the principal); it does not implement
-  AcceptTransitGatewayVpcAttachment, nor RAM's AssociateResourceShare/ListPrincipals/ListResources
-  (404), which aws_ram_principal_association and aws_ram_resource_association need. So on moto the
-  second account's workloads are deployed in the network account (`account_id` null,
-  `ram_share_accounts` empty). The plan test proves the two-account wiring, including the role
-  assumed in the second account through moto's STS; a real sandbox applies it for real.
+- SECOND ACCOUNT: moto picks the ids of an organization's member accounts itself, so on moto the
+  network account creates the organization, enables RAM sharing with it and creates one member
+  account, and the inventory's other account (`account_id` of its workloads, `ram_share_accounts`)
+  is replaced by that member's id. Everything else is the real path: the example assumes its
+  `cross_account_role_name` role there through moto's STS, the RAM share and the shared TGW behave as
+  on AWS (tests/moto_xacct.py, listed in motoserver.EMULATOR_FIXES), the network account accepts,
+  associates and propagates the attachment. As on AWS, the shared workload's default route is refused
+  until that acceptance (issue 9, cross-account ordering): the example must create it after the accepter.
 - BGP: moto has no BGP, so the `workloads` table never learns the pods' 0.0.0.0/0 and propagations
   never materialise as routes; the facts are asserted on associations and propagations instead
   (on real AWS the routes are checked too).
@@ -46,12 +47,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from complete_support import EXAMPLE, build_lambda, generate, microseg_cli, moto_ami
 from conftest import REAL_AWS, REGION, Sandbox, moto_env
 from tfharness import REPO, TfRoot
 
 pytestmark = [pytest.mark.apply, pytest.mark.slow]
+ROLE = "microseg-workload-deployer"  # examples/complete's default cross_account_role_name
 
 # Second plan: address glob -> why the emulator (not the module) shows a change.
 EMULATOR_DIFFS: dict[str, str] = (
@@ -84,6 +87,25 @@ class Deployment:
     def client(self, service: str) -> Any:
         return self.sandbox.client(service)
 
+    def client_in(self, account_id: str | None, service: str) -> Any:
+        """A client of the workloads' account `account_id` (None: the network account), reached as the
+        example reaches it: through its `cross_account_role_name` role (moto: moto_env's assumed role)."""
+        if account_id is None or account_id == self.out.get("network_account_id"):
+            return self.client(service)
+        if not self.sandbox.real:
+            return Sandbox(moto_env(self.sandbox.env["AWS_ENDPOINT_URL"], account_id), real=False).client(
+                service
+            )
+        role = f"arn:aws:iam::{account_id}:role/{self.tfvars.get('cross_account_role_name', ROLE)}"
+        creds = self.client("sts").assume_role(RoleArn=role, RoleSessionName="microseg-tests")["Credentials"]
+        return boto3.client(
+            service,
+            region_name=self.sandbox.env.get("AWS_REGION", REGION),
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+
 
 @pytest.fixture(scope="module")
 def deployed(
@@ -100,10 +122,18 @@ def deployed(
     extra: dict[str, Any] = {"lambda_zip_path": str(build_lambda(tmp))}
     if not sandbox.real:
         extra["ami_id"] = moto_ami(sandbox.client)
-        # SECOND ACCOUNT (module docstring): fold the other account's workloads into this one.
+        # SECOND ACCOUNT (module docstring): the other account becomes a member of the network
+        # account's organization, with the id moto gives it.
+        org = sandbox.client("organizations")
+        org.create_organization(FeatureSet="ALL")
+        sandbox.client("ram").enable_sharing_with_aws_organization()
+        members = {}
+        for acct in tfvars["ram_share_accounts"]:
+            status = org.create_account(AccountName=f"workloads-{acct}", Email=f"{acct}@example.com")
+            members[acct] = status["CreateAccountStatus"]["AccountId"]
         for w in tfvars["workloads"].values():
-            w["account_id"] = None
-        tfvars["ram_share_accounts"] = []
+            w["account_id"] = members.get(w["account_id"], w["account_id"])
+        tfvars["ram_share_accounts"] = sorted(members.values())
     var_file = tmp / "microseg.auto.tfvars.json"
     var_file.write_text(json.dumps(tfvars, indent=2, sort_keys=True))
 
@@ -193,9 +223,9 @@ def _path_text(p: dict[str, Any]) -> str:
 
 
 def test_workload_route_tables_default_to_the_tgw(deployed: Deployment) -> None:
-    ec2 = deployed.client("ec2")
     tgw = deployed.out["transit_gateway_id"]
     for name, w in deployed.out["workloads"].items():
+        ec2 = deployed.client_in(deployed.tfvars["workloads"][name]["account_id"], "ec2")
         default = _route(ec2, w["workload_route_table_id"], "0.0.0.0/0")
         assert default.get("TransitGatewayId") == tgw, (name, default)
         others = [
@@ -324,15 +354,43 @@ def test_pods_run_with_imdsv2(deployed: Deployment) -> None:
 
 
 def test_ram_share(deployed: Deployment) -> None:
-    if not deployed.tfvars["ram_share_accounts"]:
-        pytest.skip("SECOND ACCOUNT (module docstring): moto has no RAM associations; real sandbox only")
+    """The TGW is shared with the other account, which sees it and attached to it; the network account
+    accepted that attachment and wired it like its own workloads."""
     ram = deployed.client("ram")
     arn = deployed.out["ram_resource_share_arn"]
-    assert arn
+    accounts = deployed.tfvars["ram_share_accounts"]
+    assert arn and accounts
     principals = ram.list_principals(resourceOwner="SELF", resourceShareArns=[arn])["principals"]
-    assert sorted(p["id"] for p in principals) == deployed.tfvars["ram_share_accounts"]
+    assert sorted(p["id"] for p in principals) == accounts
     resources = ram.list_resources(resourceOwner="SELF", resourceShareArns=[arn])["resources"]
-    assert [r["arn"].rsplit("/", 1)[-1] for r in resources] == [deployed.out["transit_gateway_id"]]
+    tgw = deployed.out["transit_gateway_id"]
+    assert [r["arn"].rsplit("/", 1)[-1] for r in resources] == [tgw]
+    # allow_external_principals = false: the accounts are the organization's, associated without invitations.
+    assocs = ram.get_resource_share_associations(associationType="PRINCIPAL", resourceShareArns=[arn])
+    assert {(a["associatedEntity"], a["status"]) for a in assocs["resourceShareAssociations"]} == {
+        (a, "ASSOCIATED") for a in accounts
+    }
+
+    owner = deployed.out["network_account_id"]
+    rts = deployed.out["transit_gateway_route_table_ids"]
+    ec2 = deployed.client("ec2")
+    for account in accounts:
+        theirs = deployed.client_in(account, "ec2")
+        seen = theirs.describe_transit_gateways(TransitGatewayIds=[tgw])["TransitGateways"]
+        assert [(g["OwnerId"], g["State"]) for g in seen] == [(owner, "available")]
+        names = [k for k, w in deployed.tfvars["workloads"].items() if w["account_id"] == account]
+        assert names
+        for name in names:
+            w = deployed.out["workloads"][name]
+            att = w["transit_gateway_attachment_id"]
+            mine = ec2.describe_transit_gateway_attachments(TransitGatewayAttachmentIds=[att])
+            assert [
+                (a["ResourceOwnerId"], a["TransitGatewayOwnerId"], a["ResourceId"], a["State"])
+                for a in mine["TransitGatewayAttachments"]
+            ] == [(account, owner, w["vpc_id"], "available")], name
+            assert att in _associations(ec2, rts["workloads"]) and att in _propagations(ec2, rts["core"])
+            vpc = theirs.describe_vpcs(VpcIds=[w["vpc_id"]])["Vpcs"][0]
+            assert vpc["OwnerId"] == account
 
 
 def test_second_plan_is_empty(deployed: Deployment) -> None:
@@ -417,6 +475,13 @@ def test_destroy_leaves_nothing(deployed: Deployment) -> None:
     ec2 = deployed.client("ec2")
     vpc_ids = [w["vpc_id"] for w in out["workloads"].values()] + [out["core_vpc_id"]]
     left = ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": vpc_ids}])["Vpcs"]
+    for account in deployed.tfvars["ram_share_accounts"]:
+        theirs = deployed.client_in(account, "ec2")
+        left += theirs.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": vpc_ids}])["Vpcs"]
+        atts = theirs.describe_transit_gateway_vpc_attachments(
+            Filters=[{"Name": "vpc-id", "Values": vpc_ids}]
+        )["TransitGatewayVpcAttachments"]
+        assert all(a["State"] in ("deleting", "deleted") for a in atts), atts
     assert not left, f"VPCs left: {[v['VpcId'] for v in left]}"
     for tgw_id in (out["transit_gateway_id"], out["management_transit_gateway_id"]):
         tgws = ec2.describe_transit_gateways(Filters=[{"Name": "transit-gateway-id", "Values": [tgw_id]}])
