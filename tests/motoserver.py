@@ -50,14 +50,16 @@ EMULATOR_FIXES = {
         "transit-gateway-id filters and silently ignores state, resource-owner-id, transit-gateway-owner-id "
         "and tag:<key>, returning every attachment (the core's and the pods' VPN attachments too). AWS "
         "applies all of them; stacks/network finds the workload accounts' attachments and stacks/workloads "
-        "its accepted ones with them. The fix applies those filters as AWS does."
+        "its accepted ones with them. The fix (tests/moto_xacct.py) applies those filters as AWS does, on "
+        "DescribeTransitGatewayAttachments and DescribeTransitGatewayVpcAttachments."
     ),
     "transit-gateway-deleted-attachment-unwired": (
         "moto keeps a deleted TGW VPC attachment's route-table association and propagation, so the TGW "
         "owner's next plan still reads them and its delete fails (HTTP 500, KeyError on the gone "
         "attachment) until the provider's timeout. AWS removes an attachment's associations and "
-        "propagations with it (a workload stack destroyed before the network stack). The fix removes them "
-        "in every account's backend of the region when the attachment is deleted."
+        "propagations with it (a workload stack destroyed before the network stack). The fix "
+        "(tests/moto_xacct.py) removes them in every account's backend of the region when the attachment "
+        "is deleted."
     ),
     "ec2-monitor-instances": (
         "moto does not implement MonitorInstances/UnmonitorInstances (HTTP 500, NotImplementedError), which "
@@ -156,61 +158,6 @@ def _patch_deleted_attachments() -> None:
     backend.describe_transit_gateway_vpc_attachments = describe_fixed  # type: ignore[method-assign]
 
 
-def _patch_attachment_filters() -> None:
-    from moto.ec2.models import transit_gateway_attachments as att
-
-    backend = att.TransitGatewayAttachmentBackend
-    describe = backend.describe_transit_gateway_attachments
-    attrs = {
-        "state": "state",
-        "resource-owner-id": "resource_owner_id",
-        "transit-gateway-owner-id": "transit_gateway_owner_id",
-    }
-
-    def keep(a: Any, filters: dict[str, list[str]]) -> bool:
-        for name, values in filters.items():
-            if name in attrs and getattr(a, attrs[name]) not in values:
-                return False
-            if name.startswith("tag:") and a.get_filter_value(name) not in values:
-                return False
-        return True
-
-    def describe_fixed(
-        self: Any, transit_gateways_attachment_ids: list[str] | None = None, filters: Any = None
-    ) -> Any:
-        found = describe(self, transit_gateways_attachment_ids, filters)
-        return [a for a in found if keep(a, filters or {})]
-
-    backend.describe_transit_gateway_attachments = describe_fixed  # type: ignore[method-assign]
-
-
-def _patch_deleted_attachment_unwired() -> None:
-    from moto.ec2.models import ec2_backends
-    from moto.ec2.models import transit_gateway_attachments as att
-
-    backend = att.TransitGatewayAttachmentBackend
-    delete = backend.delete_transit_gateway_vpc_attachment
-
-    def delete_fixed(self: Any, transit_gateway_attachment_id: str) -> Any:
-        attachment = delete(self, transit_gateway_attachment_id)
-        for account in list(ec2_backends):  # the TGW's owner may be another account (RAM share)
-            ec2 = dict.get(ec2_backends[account], self.region_name)
-            if ec2 is None:
-                continue
-            for table in ec2.transit_gateways_route_tables.values():
-                table.route_table_associations.pop(transit_gateway_attachment_id, None)
-                table.route_table_propagation = [
-                    p
-                    for p in table.route_table_propagation
-                    if p.transitGatewayAttachmentId != transit_gateway_attachment_id
-                ]
-            ec2.transit_gateway_associations.pop(transit_gateway_attachment_id, None)
-            ec2.transit_gateway_propagations.pop(transit_gateway_attachment_id, None)
-        return attachment
-
-    backend.delete_transit_gateway_vpc_attachment = delete_fixed  # type: ignore[method-assign]
-
-
 def _patch_attachment_tags() -> None:
     from moto.ec2.responses import transit_gateway_attachments as responses
 
@@ -292,8 +239,6 @@ def main(argv: list[str]) -> None:
     _patch_transit_gateway()
     _patch_deleted_attachments()
     _patch_attachment_tags()
-    _patch_attachment_filters()
-    _patch_deleted_attachment_unwired()
     _patch_monitoring()
     _patch_enis()
     _patch_cloudwatch_cbor()
