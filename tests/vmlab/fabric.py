@@ -407,6 +407,9 @@ def build_core(spec: dict[str, Any]) -> None:
     for pod in spec["pods"].values():
         eips[pod["vpn_eip"]] = pod["nics"]["vpn-public"]["ip"]
         eips[pod["fw_eip"]] = pod["nics"]["fw-public"]["ip"]
+    for eip in eips:
+        # A route for the internet stand-in's own replies: they are de-NATed after the route lookup.
+        sh("ip", "route", "add", f"{eip}/32", "dev", "pub", ns=INET)
     pairs = ", ".join(f"{e} : {p}" for e, p in eips.items())
     back = ", ".join(f"{p} : {e}" for e, p in eips.items())
     # The IGW: 1:1 NAT between each EIP and its ENI's private address, both ways.
@@ -832,6 +835,27 @@ def reset_observed(spec: dict[str, Any]) -> None:
             sh("nft", "flush", "set", "ip", "observe", name, ns=names(spec, key)["vpn"])
 
 
+def tgw_next_hops() -> set[str]:
+    routes = json.loads(sh("ip", "-j", "route", "show", "0.0.0.0/0", ns=TGW) or "[]")
+    return {nh["gateway"] for r in routes for nh in r.get("nexthops", [r]) if "gateway" in nh}
+
+
+def fw_forwarding(spec: dict[str, Any], key: str, on: bool, timeout: float) -> dict[str, float]:
+    """Breaks (or repairs) a pod's fw forwarding and times how long until the TGW's ECMP set has lost
+    (or regained) that pod's tunnels: measured here, next to the TGW, every 0.1 s."""
+    pod = spec["pods"][key]
+    hops = {host(t["inside_cidr"], 2) for t in pod["tunnels"]}
+    t0 = time.monotonic()
+    sh("sysctl", "-q", "-w", f"net.ipv4.ip_forward={int(on)}", ns=names(spec, key)["fw"])
+    took = wait_for(
+        f"{key} {'back in' if on else 'out of'} ECMP",
+        (lambda: hops <= tgw_next_hops()) if on else (lambda: not hops & tgw_next_hops()),
+        timeout,
+        interval=0.1,
+    )
+    return {"seconds": took, "since": t0}
+
+
 def main(argv: list[str]) -> int:
     cmd = argv[0]
     if cmd == "relay-out":
@@ -854,6 +878,12 @@ def main(argv: list[str]) -> int:
         print(json.dumps(observed(spec)))
     elif cmd == "reset-observed":
         reset_observed(spec)
+    elif cmd in ("break-fw", "repair-fw"):
+        print(
+            json.dumps(
+                fw_forwarding(spec, argv[2], cmd == "repair-fw", float(argv[3]) if len(argv) > 3 else 120)
+            )
+        )
     elif cmd == "converge":
         print(json.dumps(converge(spec, float(argv[2]) if len(argv) > 2 else 600)))
     else:
