@@ -748,9 +748,21 @@ def converge(spec: dict[str, Any], timeout: float) -> dict[str, float]:
                 return False
         return True
 
-    wait_for("every pod in ECMP", all_in, timeout)
+    try:
+        wait_for("every pod in ECMP", all_in, timeout)
+    except FabricError as e:
+        raise FabricError(f"{e}\n{json.dumps(status(spec))}\n{diagnose(spec)}") from None
     out["ecmp_s"] = time.monotonic() - t0
     return out
+
+
+def diagnose(spec: dict[str, Any]) -> str:
+    """What to read first when a pod does not join: its agent's and its health check's last words."""
+    out = []
+    for key in sorted(spec["pods"]):
+        for u in (agent_unit_name(spec, key), f"vmlab-health-{key}.service"):
+            out.append(f"== {u}\n" + sh("journalctl", "--no-pager", "-n", "8", "-u", u, check=False))
+    return "\n".join(out)
 
 
 def down() -> None:

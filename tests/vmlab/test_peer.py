@@ -38,7 +38,7 @@ def fabric(moto_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
     try:
         fvm.start()
         times = {**fvm.times, **fvm.up(spec)}
-        times.update(fvm.fabric("converge", f"{peer.GUEST_RUN}/spec.json", "600", timeout=700))
+        times.update(fvm.fabric("converge", f"{peer.GUEST_RUN}/spec.json", "900", timeout=1000))
         yield {"vm": fvm, "spec": spec, "times": times}
     finally:
         fvm.stop()
