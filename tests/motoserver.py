@@ -84,6 +84,18 @@ EMULATOR_FIXES = {
         "ResourceOwnerId/TransitGatewayOwnerId, and lets the owner accept, associate, propagate and "
         "delete it."
     ),
+    "vpn-tunnel-endpoints": (
+        "moto hands every VPN connection one fixed customer gateway configuration: both tunnels of every "
+        "connection end at 52.2.144.13, share one pre-shared key and ignore the requested inside CIDRs, so "
+        "an IPsec peer built from the module's values cannot tell the tunnels apart. AWS gives each tunnel "
+        "its own outside address and generated PSK, inside addresses from its TunnelInsideCidr (AWS .1, "
+        "customer gateway .2), the customer gateway's address and ASNs. The fix renders that per connection."
+    ),
+    "elastic-ip-public-range": (
+        "moto allocates Elastic IPs from 127.0.0.0/8 (loopback: no packet can carry it between hosts); AWS "
+        "hands out public addresses. The fix allocates unique addresses from a public range (54.214.0.0/16, "
+        "moto's own range for public IPs), kept apart from the tunnel endpoints (52.2.0.0/16)."
+    ),
 }
 
 
@@ -235,7 +247,76 @@ def _patch_monitoring() -> None:
     monitoring.Monitoring.unmonitor_instances = lambda self: answer(self, "disabled")  # type: ignore[method-assign]
 
 
+def _unique_address(prefix: str, taken: set[str]) -> str:
+    import random
+
+    while True:
+        addr = f"{prefix}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+        if addr not in taken:
+            taken.add(addr)
+            return addr
+
+
+def _patch_vpn_tunnel_endpoints() -> None:
+    import ipaddress
+    import re
+    import secrets
+    import string
+
+    from moto.ec2.models import vpn_connections as vpn
+    from moto.ec2.responses import vpn_connections as responses
+
+    taken: set[str] = set()
+    create = responses.VPNConnections.create_vpn_connection
+
+    def create_fixed(self: Any) -> Any:
+        result = create(self)
+        conn = result.result["VpnConnection"]
+        options = self._get_param("Options", {}) or {}
+        conn.requested_tunnels = list(options.get("TunnelOptions") or [])
+        return result
+
+    def tunnel_xml(conn: Any, i: int) -> str:
+        alphabet = string.ascii_letters + string.digits + "._"
+        if not hasattr(conn, "lab_tunnels"):
+            conn.lab_tunnels = [
+                (_unique_address("52.2", taken), "".join(secrets.choice(alphabet) for _ in range(32)))
+                for _ in range(2)
+            ]
+        outside, generated = conn.lab_tunnels[i]
+        req = (getattr(conn, "requested_tunnels", None) or [{}, {}])[i] if i < 2 else {}
+        psk = req.get("PreSharedKey") or generated
+        inside = ipaddress.ip_network(req.get("TunnelInsideCidr") or f"169.254.{44 + i}.40/30")
+        cgw = conn.ec2_backend.get_customer_gateway(conn.customer_gateway_id)
+        xml = vpn._IPSEC_TUNNEL.replace("12.1.2.3", cgw.ip_address).replace("52.2.144.13", outside)
+        xml = xml.replace("169.254.44.42", str(inside[2])).replace("169.254.44.41", str(inside[1]))
+        xml = re.sub(r"<asn>65000</asn>", f"<asn>{cgw.bgp_asn}</asn>", xml)
+        return xml.replace("Iw2IAN9XUsQeYUrkMGP3kP59ugFDkfHg", psk)
+
+    def configuration(self: Any) -> str:
+        head, _, _ = vpn._CUSTOMER_GATEWAY_CONFIGURATION.partition(vpn._IPSEC_TUNNEL)
+        text = head.format(
+            vpn_connection_id=self.id,
+            customer_gateway_id=self.customer_gateway_id,
+            vpn_gateway_id=self.vpn_gateway_id or "",
+            vpn_connection_type=self.type,
+        )
+        return text + tunnel_xml(self, 0) + "\n" + tunnel_xml(self, 1) + "\n        </vpn_connection>\n"
+
+    responses.VPNConnections.create_vpn_connection = create_fixed  # type: ignore[method-assign]
+    vpn.VPNConnection.customer_gateway_configuration = property(configuration)  # type: ignore[assignment]
+
+
+def _patch_elastic_ip_range() -> None:
+    from moto.ec2.models import elastic_ip_addresses as eips
+
+    taken: set[str] = set()
+    eips.random_ip = lambda: _unique_address("54.214", taken)  # type: ignore[attr-defined]
+
+
 def main(argv: list[str]) -> None:
+    _patch_vpn_tunnel_endpoints()
+    _patch_elastic_ip_range()
     _patch_transit_gateway()
     _patch_deleted_attachments()
     _patch_attachment_tags()

@@ -107,6 +107,7 @@ module "pod" {
   workload_supernet = var.workload_supernet
   workloads         = var.workloads
   flows             = var.flows
+  health_probes     = var.health_probes
 
   vpn_instance_type = var.instance_types.vpn
   fw_instance_type  = var.instance_types.fw

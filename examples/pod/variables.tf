@@ -132,6 +132,18 @@ variable "flows" {
   ]
 }
 
+variable "health_probes" {
+  description = "What the pod-health Lambda probes through each fw (the module's `health_probes`); the vpn's own check probes the same workload targets."
+  type = object({
+    internet_ports = optional(list(number), [443])
+    workload_targets = optional(list(object({
+      host = string
+      port = number
+    })), [])
+  })
+  default = {}
+}
+
 variable "tags" {
   description = "Tags merged into every resource."
   type        = map(string)

@@ -6,6 +6,8 @@ Runs modules/pod-health/src/health_check.py's `run()` every INTERVAL seconds fro
 subnet (the namespace's default route is the fw, as the bridge route table makes it on AWS), with:
 - SSM: the health record is the file named by HEALTH_PARAMETER (the file the vpn's agent reads);
 - CloudWatch: each put_metric_data call is one JSON line in METRICS;
+  (METRICS `aws`: both are the real SSM and CloudWatch APIs through boto3 instead: the VM lab, where
+  the AWS endpoints are moto's behind their regional names);
 - the internet probe: the lab has no TLS service, so "GET https://HOST/" reads the line the lab's
   probe server answers with (the source address it sees: the fw's SNAT address, like checkip).
 Everything else (the TCP probes, the scopes, the hysteresis, the record format) is the Lambda's code.
@@ -66,7 +68,14 @@ def main() -> int:
     cfg = hc.Config.from_env(json.loads(sys.argv[1]))
     metrics, interval = Path(sys.argv[2]), float(sys.argv[3])
     probes = hc.Probes(lab_http_get, hc.tcp_connect)
-    ssm, cw = FileSsm(), FileCloudWatch(metrics)
+    ssm: Any
+    cw: Any
+    if str(metrics) == "aws":
+        import boto3
+
+        ssm, cw = boto3.client("ssm"), boto3.client("cloudwatch")
+    else:
+        ssm, cw = FileSsm(), FileCloudWatch(metrics)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     while True:
         start = time.monotonic()

@@ -191,6 +191,8 @@ class VM:
     cpus: int = 1
     nics: list[Nic] = field(default_factory=list)
     seed: Path | None = None
+    # Host folders shared with the guest (9p): (path, mount tag); read-only, the guest mounts them.
+    shares: list[tuple[Path, str]] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
@@ -255,6 +257,8 @@ class VM:
         cmd += ["-enable-kvm", "-cpu", "host"] if self.accel == "kvm" else ["-accel", "tcg", "-cpu", "max"]
         if self.seed is not None:
             cmd += ["-drive", f"file={self.seed},if=virtio,format=raw,readonly=on"]
+        for path, tag in self.shares:
+            cmd += ["-virtfs", f"local,path={path},mount_tag={tag},security_model=none,readonly=on"]
         for i, nic in enumerate(self.nics):
             cmd += ["-netdev", nic.netdev(f"n{i}"), "-device", f"virtio-net-pci,netdev=n{i},mac={nic.mac}"]
         self.console.write_bytes(b"")
@@ -277,6 +281,14 @@ class VM:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+    def mount_shares(self, root: str = "/mnt") -> None:
+        """Mounts the 9p shares at ROOT/<tag> in the guest."""
+        for _, tag in self.shares:
+            self.sh(
+                f"modprobe 9pnet_virtio; mkdir -p {root}/{tag}; mountpoint -q {root}/{tag} ||"
+                f" mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 {tag} {root}/{tag}"
+            )
 
     def console_text(self) -> str:
         return self.console.read_text(errors="replace") if self.console.exists() else ""

@@ -1,0 +1,217 @@
+"""VM lab: three pods and the AWS side, IKEv2 + ESP + BGP over XFRM, packets end to end, health gating.
+
+examples/pod is applied on moto with three pods; one VM of the pod image (stock Debian kernel) runs
+the multi-pod data plane in network namespaces (tests/vmlab/fabric.py): each pod's instances with the
+files their user_data carried, and "the AWS side" configured only from the module's VPN connection
+values (outside addresses, inside /30s, the proposals AWS allows for the tunnel options, the PSKs
+from the SSM parameters the module wrote, read from moto). The health agent runs under the rendered
+systemd unit reading the health parameter from moto's SSM, written by modules/pod-health's check
+code run from each pod's bridge subnet. The intervals are the modules' defaults: the agent reads
+the record every 10 s and checks its fw every 2 s (2 failures); the checks run every 60 s.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import peer
+import pytest
+
+# Not in scripts/test.sh yet: on fresh runs the fabric's pods never all joined ECMP within the
+# timeout under TCG (docs/vmlab.md, "The AWS-side peer"). Run it by hand: pytest -m vmpeer tests/vmlab.
+pytestmark = pytest.mark.vmpeer
+WITHDRAW_WITHIN_TCG = 60.0
+SPREAD_FLOWS = 240
+
+
+@pytest.fixture(scope="module")
+def fabric(moto_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    moto_server.reset()
+    region = "us-east-1"
+    tf = peer.apply_pods(moto_server.endpoint, tmp_path_factory.mktemp("vmlab-peer-tf"), 3)
+    spec = peer.spec_from_state(tf, region)
+    fvm = peer.FabricVM(
+        tmp_path_factory.mktemp("vmlab-peer"), region, int(moto_server.endpoint.rsplit(":", 1)[1])
+    )
+    try:
+        fvm.start()
+        times = {**fvm.times, **fvm.up(spec)}
+        times.update(fvm.fabric("converge", f"{peer.GUEST_RUN}/spec.json", "900", timeout=1000))
+        yield {"vm": fvm, "spec": spec, "times": times}
+    finally:
+        fvm.stop()
+
+
+def run(fabric: dict[str, Any], *args: str, **kw: Any) -> Any:
+    return fabric["vm"].fabric(args[0], f"{peer.GUEST_RUN}/spec.json", *args[1:], **kw)
+
+
+def guest(fabric: dict[str, Any], script: str) -> str:
+    return str(fabric["vm"].vm.sh(script).stdout)
+
+
+def carried(results: list[dict[str, Any]]) -> dict[int, str]:
+    failed = [r for r in results if r["pod"] is None]
+    assert not failed, (
+        f"{len(failed)} of {len(results)} flows failed or were not SNATed by a pod: {failed[:5]}"
+    )
+    return {int(r["sport"]): r["pod"] for r in results}
+
+
+def assert_symmetric(fabric: dict[str, Any], flows: dict[int, str]) -> None:
+    """Each flow's SYN came in from the TGW, and its SYN-ACK left to the TGW, on the pod that SNATed it."""
+    seen = run(fabric, "observed")
+    for pod in fabric["spec"]["pods"]:
+        ins = {int(p) for _, p in seen[pod]["in"]}
+        outs = {int(p) for _, p in seen[pod]["out"]}
+        mine = {p for p, k in flows.items() if k == pod}
+        assert mine <= ins, f"{pod}: flows SNATed here that did not enter from the TGW here"
+        assert mine <= outs, f"{pod}: replies of flows SNATed here left through another pod"
+        assert not ({p for p, k in flows.items() if k != pod} & outs), f"{pod}: carried another pod's replies"
+
+
+def test_every_tunnel_is_up_with_the_aws_side(fabric: dict[str, Any]) -> None:
+    """IKEv2 and ESP between each pod's vpn and the AWS side on both tunnels, with the proposal the
+    tunnel options allow, into the XFRM interface of the tunnel's if_id on both sides."""
+    spec = fabric["spec"]
+    status = run(fabric, "status")
+    tunnels = sorted(f"{k}-t{t['number']}" for k, p in spec["pods"].items() for t in p["tunnels"])
+    assert status["ike"] == tunnels and status["child"] == tunnels, status
+    vpns = [f"p{pod['index']}v" for pod in spec["pods"].values()]
+    text = guest(
+        fabric,
+        "; ".join(
+            f"echo '== {ns}'; ip netns exec {ns} swanctl --list-sas; ip -n {ns} -d link show tgw1"
+            for ns in vpns
+        ),
+    )
+    for (key, pod), ns in zip(spec["pods"].items(), vpns, strict=True):
+        sas = text.split(f"== {ns}\n", 1)[1].split("== ", 1)[0]
+        for t in pod["tunnels"]:
+            # The vpn's tgwN: IKEv2 to the tunnel's outside address, ESP in UDP (the IGW NATs the vpn).
+            block = re.search(rf"^tgw{t['number']}: #\d+, ESTABLISHED, IKEv2.*?(?=^\S|\Z)", sas, re.M | re.S)
+            assert block, f"{key} tgw{t['number']} not established:\n{sas}"
+            assert t["outside_ip"] in block.group(0), block.group(0)
+            assert "INSTALLED, TUNNEL-in-UDP, ESP:AES_GCM_16-256" in block.group(0), block.group(0)
+        assert "if_id 0x1" in sas, sas
+
+
+def test_bgp_over_the_tunnels_gives_the_tgw_ecmp_over_every_pod(fabric: dict[str, Any]) -> None:
+    spec = fabric["spec"]
+    status = run(fabric, "status")
+    expected = sorted(
+        peer_ip for p in spec["pods"].values() for peer_ip in (_inside(t, 2) for t in p["tunnels"])
+    )
+    assert sorted(status["bgp"]) == expected and set(status["bgp"].values()) == {"Established"}, status
+    assert status["ecmp"] == expected, status
+    vpns = [f"p{pod['index']}v" for pod in spec["pods"].values()]
+    text = guest(fabric, "; ".join(f"echo '== {ns}'; ip -n {ns} route show proto bgp" for ns in vpns))
+    for ns in vpns:
+        routes = text.split(f"== {ns}\n", 1)[1].split("== ", 1)[0]
+        for w in spec["workloads"].values():
+            # Back to every workload over both tunnels (maximum-paths 2).
+            assert re.search(rf"^{re.escape(w['cidr'])} .*dev tgw1.*dev tgw2", routes, re.M | re.S), routes
+
+
+def _inside(t: dict[str, Any], n: int) -> str:
+    import ipaddress
+
+    return str(ipaddress.ip_network(t["inside_cidr"])[n])
+
+
+def test_east_west_goes_through_every_pod_with_symmetric_replies(fabric: dict[str, Any]) -> None:
+    spec = fabric["spec"]
+    before = _esp_packets(fabric)
+    run(fabric, "reset-observed")
+    results = run(fabric, "connect", "orders", "payments", "443", "96")
+    flows = carried(results)
+    assert set(flows.values()) == set(spec["pods"]), Counter(flows.values())
+    # East-west SNAT: the server saw the fw's internal address.
+    assert {r["peer"] for r in results} <= {p["nics"]["fw-internal"]["ip"] for p in spec["pods"].values()}
+    assert_symmetric(fabric, flows)
+    after = _esp_packets(fabric)
+    assert all(after[k] > before[k] for k in spec["pods"]), (before, after)
+
+
+def _esp_packets(fabric: dict[str, Any]) -> dict[str, int]:
+    """ESP packets decrypted on each pod's vpn (its XFRM states' counters)."""
+    pods = fabric["spec"]["pods"]
+    text = guest(
+        fabric, "; ".join(f"echo '== {k}'; ip -n p{p['index']}v -s xfrm state" for k, p in pods.items())
+    )
+    return {
+        k: sum(
+            int(m) for m in re.findall(r"(\d+)\(packets\)", text.split(f"== {k}\n", 1)[1].split("== ", 1)[0])
+        )
+        for k in pods
+    }
+
+
+def test_north_south_leaves_through_snat_and_the_igw_with_symmetric_replies(fabric: dict[str, Any]) -> None:
+    spec = fabric["spec"]
+    run(fabric, "reset-observed")
+    results = run(fabric, "connect", "orders", "internet", "443", "48")
+    flows = carried(results)
+    assert set(flows.values()) == set(spec["pods"])
+    assert {r["peer"] for r in results} <= {p["fw_eip"] for p in spec["pods"].values()}
+    assert_symmetric(fabric, flows)
+
+
+def test_a_workload_pinned_outside_the_supernet_reaches_and_is_reached(fabric: dict[str, Any]) -> None:
+    run(fabric, "reset-observed")
+    inbound = carried(run(fabric, "connect", "orders", "ledger", "443", "48"))
+    assert set(inbound.values()) == set(fabric["spec"]["pods"])
+    assert_symmetric(fabric, inbound)
+    run(fabric, "reset-observed")
+    outbound = carried(run(fabric, "connect", "ledger", "payments", "443", "48"))
+    assert set(outbound.values()) == set(fabric["spec"]["pods"])
+    assert_symmetric(fabric, outbound)
+
+
+def test_an_unapproved_port_is_dropped_on_every_path(fabric: dict[str, Any]) -> None:
+    results = run(fabric, "connect", "orders", "payments", "22", "12", "1.0")
+    assert all(r["peer"] is None for r in results), results
+    assert all(r["pod"] for r in run(fabric, "connect", "orders", "payments", "443", "6"))
+
+
+def test_ecmp_spreads_new_flows_evenly(fabric: dict[str, Any]) -> None:
+    share = Counter(carried(run(fabric, "connect", "orders", "payments", "443", str(SPREAD_FLOWS))).values())
+    assert set(share) == set(fabric["spec"]["pods"]), share
+    assert max(share.values()) / min(share.values()) <= 1.5, share
+
+
+def test_a_fw_that_stops_forwarding_withdraws_its_pod_and_rejoins_once_fixed(fabric: dict[str, Any]) -> None:
+    """Through the rendered unit: the agent's own check (every 2 s, 2 failures) withdraws the pod from
+    the TGW's ECMP set within 10 s; new flows avoid it; once the fw forwards again it rejoins (2
+    passing checks, the record in SSM still healthy) and carries new flows again."""
+    spec, victim = fabric["spec"], "pod-02"
+    broken = run(fabric, "break-fw", victim, "120", timeout=300)
+    try:
+        # Under TCG the agents' vtysh and Python run tens of times slower than on an instance: the
+        # 10 s goal is measured in the netns lab (native CPU); here the bound is the BGP hold time
+        # twice over, and bench_vmlab.py prints the figure.
+        assert broken["seconds"] < WITHDRAW_WITHIN_TCG, f"{victim} withdrawn after {broken['seconds']:.1f} s"
+        assert run(fabric, "status")["pods_in_ecmp"] == sorted(set(spec["pods"]) - {victim})
+        flows = carried(run(fabric, "connect", "orders", "payments", "443", "48"))
+        assert victim not in flows.values() and len(set(flows.values())) == 2, Counter(flows.values())
+        journal = guest(
+            fabric, f"journalctl --no-pager -u vmlab-p{spec['pods'][victim]['index']}v-health-agent"
+        )
+        assert "withdrawing 0.0.0.0/0: local check: fw does not forward" in journal, journal[-2000:]
+    finally:
+        repaired = run(fabric, "repair-fw", victim, "120", timeout=300)
+    fabric["times"].update(withdraw_s=broken["seconds"], rejoin_s=repaired["seconds"])
+    flows = carried(run(fabric, "connect", "orders", "payments", "443", "64"))
+    assert victim in flows.values(), Counter(flows.values())
+
+
+def _wait(fabric: dict[str, Any], cond: Any, timeout: float) -> float:
+    start = time.monotonic()
+    while not cond(run(fabric, "status")):
+        assert time.monotonic() - start < timeout, f"not within {timeout}s: {run(fabric, 'status')}"
+        time.sleep(0.5)
+    return time.monotonic() - start
