@@ -6,7 +6,6 @@ profile instead of moto; without it they run against a moto server started here 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -19,9 +18,7 @@ import boto3
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tfharness import REGION, REPO, TfRoot, free_port, moto_env
-
-REAL_AWS = os.environ.get("MICROSEG_REAL_AWS") == "1"
+from tfharness import REAL_AWS, REGION, REPO, Sandbox, TfRoot, free_port, moto_env
 
 
 @dataclass
@@ -56,26 +53,6 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
     yield MotoServer(endpoint, proc)
     proc.terminate()
     proc.wait(timeout=30)
-
-
-@dataclass
-class Sandbox:
-    """Where apply tests run: moto (default) or a real AWS sandbox account."""
-
-    env: dict[str, str]
-    real: bool
-
-    def client(self, service: str):  # type: ignore[no-untyped-def]
-        kw = {"region_name": self.env.get("AWS_REGION", REGION)}
-        if not self.real:
-            # The sandbox's own keys: moto maps them to its account (tfharness.moto_env).
-            kw |= {
-                "endpoint_url": self.env["AWS_ENDPOINT_URL"],
-                "aws_access_key_id": self.env.get("AWS_ACCESS_KEY_ID") or "testing",
-                "aws_secret_access_key": self.env.get("AWS_SECRET_ACCESS_KEY") or "testing",
-                "aws_session_token": self.env.get("AWS_SESSION_TOKEN") or None,
-            }
-        return boto3.client(service, **kw)
 
 
 @pytest.fixture

@@ -298,3 +298,28 @@ def moto_env(
         "AWS_SESSION_TOKEN": keys["aws_session_token"],
     }
     return env
+
+
+REAL_AWS = os.environ.get("MICROSEG_REAL_AWS") == "1"
+
+
+@dataclass
+class Sandbox:
+    """Where apply tests run: moto (default) or a real AWS sandbox account."""
+
+    env: dict[str, str]
+    real: bool
+
+    def client(self, service: str):  # type: ignore[no-untyped-def]
+        kw = {"region_name": self.env.get("AWS_REGION", REGION)}
+        if not self.real:
+            # The sandbox's own keys: moto maps them to its account (tfharness.moto_env).
+            kw |= {
+                "endpoint_url": self.env["AWS_ENDPOINT_URL"],
+                "aws_access_key_id": self.env.get("AWS_ACCESS_KEY_ID") or "testing",
+                "aws_secret_access_key": self.env.get("AWS_SECRET_ACCESS_KEY") or "testing",
+                "aws_session_token": self.env.get("AWS_SESSION_TOKEN") or None,
+            }
+        import boto3  # here, not at the top: most users of this module never call AWS
+
+        return boto3.client(service, **kw)

@@ -50,8 +50,7 @@ from typing import Any
 import boto3
 import pytest
 from complete_support import EXAMPLE, build_lambda, generate, microseg_cli, moto_ami
-from conftest import REAL_AWS, REGION, Sandbox, moto_env
-from tfharness import REPO, TfRoot
+from tfharness import REAL_AWS, REGION, REPO, Sandbox, TfRoot, moto_env
 
 pytestmark = [pytest.mark.apply, pytest.mark.slow]
 ROLE = "microseg-workload-deployer"  # examples/complete's default cross_account_role_name

@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 from complete_support import EXAMPLE, Config, after, build_lambda, generate, moto_ami, of_type, prior_data
-from conftest import Sandbox, moto_env
-from tfharness import CLIS, REPO, TfRoot, assert_inventory, plan_summary
+from tfharness import CLIS, REPO, Sandbox, TfRoot, assert_inventory, moto_env, plan_summary
 
 pytestmark = pytest.mark.plan
 HERE = Path(__file__).parent

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Sandbox
-from tfharness import CLIS, REPO, TfRoot, TofuError
+from tfharness import CLIS, REPO, Sandbox, TfRoot, TofuError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "complete"))  # examples/complete's helpers
 from complete_support import FLOWS, INVENTORY, SETTINGS, after, build_lambda, microseg_cli, moto_ami
