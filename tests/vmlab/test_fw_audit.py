@@ -192,7 +192,7 @@ def lab(applied, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         for vm in (fw, net):
             vm.start()
         for vm in (fw, net):
-            vm.wait_agent(timeout=600)
+            vm.wait_agent(timeout=1200)
         fw.sh("cloud-init status --wait >/dev/null || true", timeout=900)
         net.sh("cloud-init status --wait >/dev/null || true", timeout=900)
         net.sh(_neighbours_script(applied["data"]), timeout=120)
