@@ -252,7 +252,9 @@ def test_accepted_flows_and_drops_reach_cloudwatch_with_tuple_ticket_and_snat(la
     seen = {s: net.sh(f"cat /lab/{s}.seen").stdout.split() for s in ("tgw", "inet")}
     assert seen["tgw"][0] == fw_ifs["internal"]["ip"] and seen["inet"][0] == fw_ifs["public"]["ip"], seen
 
+    t0 = time.monotonic()
     recs = _wait_records(lab, lambda rs: all(_by_sport(rs, p) for p in (40443, 40444, 40445, 40446)))
+    print(f"audit: records of 4 flows in moto {time.monotonic() - t0:.1f} s after the last one")
     east = _by_sport(recs, 40443)
     assert len(east) == 1, (east, _diagnose(fw))  # logged once per flow
     assert east[0] | {"time": None} == {
@@ -310,6 +312,7 @@ def test_drop_flood_is_logged_within_the_budget_and_the_rest_counted(lab) -> Non
     unlogged = _unlogged(fw)
     # nft's budget: a burst of 100, then 50/s (+ slack for the seconds the flood and this read took);
     # the rest of the flood (most of it, unless the segment lost it) is dropped unlogged, and counted.
+    print(f"audit: flood of {n} in {took:.2f} s: {logged} logged, {unlogged - before} unlogged")
     assert logged <= 100 + 50 * (took + 5), (logged, took)
     assert unlogged - before >= n // 2, (logged, unlogged, before)
     # microseg-audit reports every drop the budget left unlogged this boot (every 30 s).
