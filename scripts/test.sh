@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, every tier, on a fresh machine: installs what it needs first (idempotent,
 # cached in $MICROSEG_CACHE), then runs unit/property, static, plan and apply tests in parallel,
-# then the network-namespace lab (root only; serial, it owns the namespaces), then the VM lab.
+# then the network-namespace lab (root only; serial, it owns the namespaces), the mutation check,
+# then the VM lab.
 #   scripts/test.sh                 everything
 #   scripts/test.sh tests/unit -k x extra arguments go to pytest (the lab step is skipped)
 source "$(dirname "$0")/lib.sh"
@@ -21,6 +22,9 @@ if [ "$(id -u)" = 0 ]; then
 else
   die "the lab tier needs root (ip netns); run as root or in CI"
 fi
+# Each mutant breaks a promise of the rendered configs or the agent; some test must fail for each.
+log "mutation check: every mutant must be killed (tests/mutation)"
+python tests/mutation/run.py
 # Serial: QEMU's software emulation needs both cores for itself.
 log "tests: VM lab (QEMU, the stock Debian kernel, the pod image)"
 python -m pytest -m vmlab tests

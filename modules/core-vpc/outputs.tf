@@ -90,15 +90,15 @@ output "default_security_group_id" {
 
 output "flow_log_id" {
   description = "ID of the VPC flow log (null when disabled)."
-  value       = try(aws_flow_log.this[0].id, null)
+  value       = module.flow_log.id
 }
 
 output "flow_log_group_name" {
   description = "Name of the CloudWatch log group receiving the flow logs (null when disabled)."
-  value       = try(aws_cloudwatch_log_group.flow_log[0].name, null)
+  value       = module.flow_log.log_group_name
 }
 
 output "flow_log_kms_key_arn" {
   description = "ARN of the KMS key encrypting the flow log group (created or given)."
-  value       = local.create_kms_key ? aws_kms_key.flow_log[0].arn : var.flow_log_kms_key_arn
+  value       = module.flow_log.kms_key_arn
 }

@@ -1,20 +1,7 @@
-data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
-data "aws_region" "current" {}
-
 locals {
-  account_id = data.aws_caller_identity.current.account_id
-  partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.region
-
   # Rules keyed by their content, not their position, so inserting a flow never replaces the others.
   ingress_rules = { for r in var.ingress_rules : "${r.protocol}-${r.from_port}-${r.to_port}-${r.cidr}" => r }
   egress_rules  = { for r in var.egress_rules : "${r.protocol}-${r.from_port}-${r.to_port}-${r.cidr}" => r }
-
-  # A static boolean: an ARN created in the same apply would make `count` unknown at plan time.
-  create_kms_key     = var.enable_flow_log && var.create_flow_log_kms_key
-  flow_log_group     = "/aws/vpc-flow-logs/${var.name}"
-  flow_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.flow_log_group}"
 }
 
 ################################################################################
@@ -22,6 +9,7 @@ locals {
 ################################################################################
 
 resource "aws_vpc" "this" {
+  #checkov:skip=CKV2_AWS_11:Flow logs are on (enable_flow_log, default true) through module.flow_log (modules/flow-log); checkov's graph does not follow a VPC into a child module.
   cidr_block           = var.cidr
   enable_dns_support   = true
   enable_dns_hostnames = true
@@ -161,144 +149,45 @@ resource "aws_vpc_security_group_egress_rule" "workload" {
 }
 
 ################################################################################
-# Flow logs: KMS-encrypted log group, least-privilege delivery role
+# Flow logs: one module for every VPC (modules/flow-log)
 ################################################################################
 
-data "aws_iam_policy_document" "flow_log_kms" {
-  count = local.create_kms_key ? 1 : 0
+module "flow_log" {
+  source = "../flow-log"
 
-  #checkov:skip=CKV_AWS_109:A key policy's Resource "*" means this key only; the account root statement prevents an unmanageable key.
-  #checkov:skip=CKV_AWS_111:A key policy's Resource "*" means this key only; the account root statement prevents an unmanageable key.
-  #checkov:skip=CKV_AWS_356:A key policy's Resource "*" means this key only.
-  statement {
-    sid       = "AccountAdministration"
-    actions   = ["kms:*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-
-  statement {
-    sid = "FlowLogGroupOnly"
-    actions = [
-      "kms:Encrypt*",
-      "kms:Decrypt*",
-      "kms:ReEncrypt*",
-      "kms:GenerateDataKey*",
-      "kms:Describe*",
-    ]
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = [local.flow_log_group_arn]
-    }
-  }
-}
-
-resource "aws_kms_key" "flow_log" {
-  count = local.create_kms_key ? 1 : 0
-
-  description             = "VPC flow logs of ${var.name}"
-  enable_key_rotation     = true
-  deletion_window_in_days = 7
-  policy                  = data.aws_iam_policy_document.flow_log_kms[0].json
-
-  tags = merge(var.tags, { Name = "${var.name}-flow-log" })
-}
-
-resource "aws_cloudwatch_log_group" "flow_log" {
-  count = var.enable_flow_log ? 1 : 0
-
-  name              = local.flow_log_group
-  retention_in_days = var.flow_log_retention_in_days
-  kms_key_id        = local.create_kms_key ? aws_kms_key.flow_log[0].arn : var.flow_log_kms_key_arn
-
-  tags = merge(var.tags, { Name = "${var.name}-flow-log" })
-
-  lifecycle {
-    precondition {
-      condition     = local.create_kms_key || var.flow_log_kms_key_arn != null
-      error_message = "create_flow_log_kms_key = false needs flow_log_kms_key_arn: flow logs are always encrypted."
-    }
-  }
-}
-
-data "aws_iam_policy_document" "flow_log_assume" {
-  count = var.enable_flow_log ? 1 : 0
-
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["vpc-flow-logs.amazonaws.com"]
-    }
-
-    # Confused-deputy guard: only flow logs of this account may assume the role.
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:vpc-flow-log/*"]
-    }
-  }
-}
-
-resource "aws_iam_role" "flow_log" {
-  count = var.enable_flow_log ? 1 : 0
-
-  name_prefix        = "${substr(var.name, 0, 24)}-flow-log-"
-  assume_role_policy = data.aws_iam_policy_document.flow_log_assume[0].json
-
-  tags = merge(var.tags, { Name = "${var.name}-flow-log" })
-}
-
-data "aws_iam_policy_document" "flow_log" {
-  count = var.enable_flow_log ? 1 : 0
-
-  # Write to this one log group only.
-  statement {
-    actions = [
-      "logs:CreateLogStream",
-      "logs:PutLogEvents",
-      "logs:DescribeLogStreams",
-    ]
-    resources = ["${aws_cloudwatch_log_group.flow_log[0].arn}:*"]
-  }
-}
-
-resource "aws_iam_role_policy" "flow_log" {
-  count = var.enable_flow_log ? 1 : 0
-
-  name_prefix = "flow-log-"
-  role        = aws_iam_role.flow_log[0].id
-  policy      = data.aws_iam_policy_document.flow_log[0].json
-}
-
-resource "aws_flow_log" "this" {
-  count = var.enable_flow_log ? 1 : 0
-
+  create                   = var.enable_flow_log
+  name                     = var.name
   vpc_id                   = aws_vpc.this.id
-  traffic_type             = "ALL"
-  log_destination_type     = "cloud-watch-logs"
-  log_destination          = aws_cloudwatch_log_group.flow_log[0].arn
-  iam_role_arn             = aws_iam_role.flow_log[0].arn
+  create_kms_key           = var.create_flow_log_kms_key
+  kms_key_arn              = var.flow_log_kms_key_arn
+  retention_in_days        = var.flow_log_retention_in_days
   max_aggregation_interval = var.flow_log_max_aggregation_interval
 
-  tags = merge(var.tags, { Name = var.name })
+  tags = var.tags
+}
+
+# Deployed before the flow log became a module: move, never replace, the log group and its key.
+moved {
+  from = aws_kms_key.flow_log
+  to   = module.flow_log.aws_kms_key.this
+}
+
+moved {
+  from = aws_cloudwatch_log_group.flow_log
+  to   = module.flow_log.aws_cloudwatch_log_group.this
+}
+
+moved {
+  from = aws_iam_role.flow_log
+  to   = module.flow_log.aws_iam_role.this
+}
+
+moved {
+  from = aws_iam_role_policy.flow_log
+  to   = module.flow_log.aws_iam_role_policy.this
+}
+
+moved {
+  from = aws_flow_log.this
+  to   = module.flow_log.aws_flow_log.this
 }

@@ -219,3 +219,23 @@ def tc_kbit(rate: str) -> int:
     m = re.fullmatch(r"(\d+(?:\.\d+)?)(Kbit|Mbit|Gbit|bit)", rate)
     assert m, rate
     return int(float(m.group(1)) * {"bit": 0.001, "Kbit": 1, "Mbit": 1000, "Gbit": 1_000_000}[m.group(2)])
+
+
+def test_each_tunnel_interface_carries_its_own_sas(rendered: dict[str, Any]) -> None:
+    """Route-based IPsec only works when the XFRM interface of tunnel N (made by microseg-tunnels)
+    has the if_id that swanctl marks tunnel N's SAs and policies with; else its packets match no SA
+    (this host's kernel has no XFRM: the VM lab runs it; here the two rendered files must agree)."""
+    for pod, roles in rendered.items():
+        script = roles["vpn"]["/usr/local/sbin/microseg-tunnels"]
+        links = {
+            int(m.group(1)): int(m.group(2))
+            for m in re.finditer(r"ip link add tgw(\d+) type xfrm dev \S+ if_id (\d+)", script)
+        }
+        conf = roles["vpn"]["/etc/swanctl/conf.d/microseg.conf"]
+        marks = {}
+        for m in re.finditer(r"^\s*tgw(\d+) \{\n(.*?)^\s*children", conf, re.M | re.S):
+            ids = dict(re.findall(r"^\s*(if_id_in|if_id_out) = (\d+)", m.group(2), re.M))
+            assert ids["if_id_in"] == ids["if_id_out"], (pod, m.group(1), ids)
+            marks[int(m.group(1))] = int(ids["if_id_in"])
+        assert links and links == marks, f"{pod}: XFRM interfaces {links}, swanctl if_ids {marks}"
+        assert len(set(links.values())) == len(links), f"{pod}: two tunnels share an if_id: {links}"

@@ -184,6 +184,35 @@ def _boot_check(script: str, tmp_path: Path, hide: str = "") -> subprocess.Compl
     )
 
 
+def test_units_use_only_variables_their_environment_file_sets(user_data: dict[str, dict[str, str]]) -> None:
+    """systemd expands an unset ${VAR} of an Exec line to nothing: the service starts with a missing
+    argument (the health agent would exit, the pod never advertise) and `systemd-analyze verify`
+    cannot see it. Every variable a rendered unit uses must be set by the EnvironmentFile it loads."""
+    for pod, roles in user_data.items():
+        for role, ud in roles.items():
+            files = podconfig.files(ud)
+            for path, unit in files.items():
+                if not path.startswith("/etc/systemd/system/") or "ExecStart" not in unit:
+                    continue
+                envs = [
+                    ln.split("=", 1)[1].lstrip("-")
+                    for ln in unit.splitlines()
+                    if ln.startswith("EnvironmentFile=")
+                ]
+                defined = {
+                    ln.split("=", 1)[0] for env in envs for ln in files.get(env, "").splitlines() if "=" in ln
+                }
+                used = {
+                    name
+                    for ln in unit.splitlines()
+                    if ln.startswith(("ExecStart", "ExecStartPre", "ExecStop", "ExecReload"))
+                    for name in re.findall(r"\$\{(\w+)\}|\$(\w+)", ln)
+                    for name in name
+                    if name
+                }
+                assert used <= defined, f"{pod} {role} {path}: {sorted(used - defined)} not set by {envs}"
+
+
 @pytest.mark.parametrize(("role", "hide"), [("fw", "/usr/sbin/nft"), ("vpn", "/usr/lib/frr/bgpd")])
 def test_boot_check_passes_on_a_full_image_and_names_a_missing_binary(
     user_data: dict[str, dict[str, str]], tmp_path: Path, role: str, hide: str

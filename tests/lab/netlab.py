@@ -371,13 +371,47 @@ class Lab:
         self._start_frr(pod.vpn, pod.files["vpn"]["/etc/frr/frr.conf"])
         pod.health = self.workdir / f"{pod.key}.health.json"
         self.set_health(pod.key, True)
+        self.start_agent(pod.key)
+
+    def start_agent(self, pod: str) -> None:
+        p = self.pods[pod]
         # In the vpn's namespace: the local check pings the fw and probes through it from there.
-        pod.agent = subprocess.Popen(
-            ["ip", "netns", "exec", pod.vpn, *self.agent_argv(pod)],
-            stdout=(self.workdir / f"{pod.key}.agent.log").open("wb"),
+        p.agent = subprocess.Popen(
+            ["ip", "netns", "exec", p.vpn, *self.agent_argv(p)],
+            stdout=(self.workdir / f"{p.key}.agent.log").open("ab"),
             stderr=subprocess.STDOUT,
         )
-        self.procs.append(pod.agent)
+        self.procs.append(p.agent)
+
+    def stop_agent(self, pod: str) -> None:
+        agent = self.pods[pod].agent
+        assert agent is not None
+        agent.terminate()
+        agent.wait(timeout=10)
+
+    def restart_frr(self, pod: str) -> None:
+        """Stop the vpn's FRR and start it again from the rendered frr.conf, as a reboot or a crash
+        of frr.service would (the agent's `network` statement is not in the saved file)."""
+        p = self.pods[pod]
+        rundir = Path("/var/run/frr") / p.vpn
+        pids = [int(f.read_text().strip()) for f in rundir.glob("*.pid")]
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        self.wait_for(
+            f"{pod}: FRR stopped", lambda: not any(Path(f"/proc/{pid}").exists() for pid in pids), 10
+        )
+        for f in rundir.iterdir():
+            f.unlink()
+        self._start_frr(p.vpn, p.files["vpn"]["/etc/frr/frr.conf"])
+
+    def bgp_established(self, peers: list[str]) -> bool:
+        """The TGW side's BGP sessions with these peers are up."""
+        summary = json.loads(
+            sh("vtysh", "-N", self.tgw, "-c", "show bgp ipv4 unicast summary json", ns=self.tgw)
+        )
+        states = {k: v.get("state") for k, v in summary.get("peers", {}).items()}
+        return all(states.get(p) == "Established" for p in peers)
 
     # --- the health-check Lambda, run for real in each pod's bridge subnet ----------------------
     def start_health_checks(self, interval: float = 1.0, **env: str) -> None:

@@ -10,6 +10,7 @@ import ipaddress
 import os
 import re
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -107,6 +108,75 @@ def test_unapproved_flow_is_dropped_and_logged(lab: netlab.Lab) -> None:
     assert not missing, f"drops not logged for source ports {missing}"
     # The approved port on the same path still works: it is the policy, not the path, that drops.
     assert all(r["peer"] for r in lab.connect("orders", dst, 443, 6))
+
+
+def _dropped_and_logged(lab: netlab.Lab, src: str, dst: str, port: int) -> None:
+    """Every flow src -> dst:port times out, and each one's SYN was logged as dropped by a fw."""
+    results = lab.connect(src, dst, port, 4, timeout=1.0)
+    assert all(r["peer"] is None for r in results), f"{src} -> {dst}:{port} got through: {results}"
+    log = subprocess.run(["dmesg"], capture_output=True, text=True, check=True).stdout
+    src_ip = lab.workloads[src].ip
+    pattern = re.compile(
+        rf"microseg-drop pod-\d+ .*SRC={re.escape(src_ip)} DST={re.escape(dst)} .*SPT=(\d+) DPT={port} "
+    )
+    logged = {int(m.group(1)) for m in pattern.finditer(log)}
+    assert not [r["sport"] for r in results if r["sport"] not in logged], (
+        f"{src} -> {dst}:{port}: drops not logged"
+    )
+
+
+def test_an_approved_port_is_open_to_its_destination_only(lab: netlab.Lab) -> None:
+    """ledger -> payments tcp/443 is approved (CHG-1009), ledger -> orders is not; orders may reach
+    the internet on tcp/443 and 5201-5206 only. A listener on each denied port proves the fw, not
+    a closed port, stops them."""
+    orders = lab.workloads["orders"]
+    lab.serve(orders.ns, "0.0.0.0", [443])
+    lab.serve(lab.inet, "0.0.0.0", [22])
+    assert all(r["peer"] for r in lab.connect("ledger", lab.workloads["payments"].ip, 443, 4))
+    _dropped_and_logged(lab, "ledger", orders.ip, 443)
+    assert all(r["peer"] for r in lab.connect("orders", netlab.INTERNET_SERVER, 443, 4))
+    _dropped_and_logged(lab, "orders", netlab.INTERNET_SERVER, 22)
+
+
+def test_the_fw_itself_answers_only_ping_and_dhcp(lab: netlab.Lab) -> None:
+    """Nothing listens on the fw, so an accepting input chain would answer a SYN with a reset at
+    once; the default-deny chain lets it time out. Ping is allowed: every pod in ECMP is one whose
+    agent's local check pings its fw."""
+    lab.wait_converged(len(lab.pods))
+    for pod in lab.pods.values():
+        fw_ip = pod.data["bridge"]["fw_ip"]
+        probe = (
+            "import socket, sys\n"
+            "s = socket.socket(); s.settimeout(1.5)\n"
+            "try:\n    s.connect((sys.argv[1], 22)); print('open')\n"
+            "except ConnectionRefusedError:\n    print('refused')\n"
+            "except OSError:\n    print('dropped')\n"
+        )
+        answer = netlab.sh(sys.executable, "-c", probe, fw_ip, ns=pod.vpn).strip()
+        assert answer == "dropped", f"{pod.key}: tcp/22 to the fw's own address was {answer}"
+
+
+def test_a_restarted_vpn_starts_withdrawn(lab: netlab.Lab) -> None:
+    """frr.service restarting (a crash, a reboot) on an unhealthy pod must not advertise the pod:
+    only the agent adds `network 0.0.0.0/0`, once the pod is proven. The agent is stopped here, so
+    nothing but the saved frr.conf speaks for the pod while its sessions come back up."""
+    victim = "pod-01"
+    lab.wait_converged(len(lab.pods))
+    lab.set_health(victim, False)
+    lab.wait_for("withdrawal", lambda: victim not in lab.pods_in_ecmp(), HOLD_TIME)
+    lab.stop_agent(victim)
+    try:
+        lab.restart_frr(victim)
+        peers = lab.pods[victim].tunnel_peers
+        lab.wait_for(f"{victim}: BGP re-established", lambda: lab.bgp_established(peers), 2 * HOLD_TIME)
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            assert victim not in lab.pods_in_ecmp(), f"{victim} advertised itself before the agent proved it"
+            time.sleep(0.1)
+    finally:
+        lab.set_health(victim, True)
+        lab.start_agent(victim)
+    lab.wait_converged(len(lab.pods), timeout=2 * HOLD_TIME)
 
 
 def test_replies_leave_on_both_tunnels_of_every_pod(lab: netlab.Lab) -> None:

@@ -100,8 +100,8 @@ def test_plan_pinned_cidrs_and_given_flow_log_key(tfroot, aws_env) -> None:
     extra = after['aws_route.internal_extra["10.32.0.0/22"]']
     assert extra["destination_cidr_block"] == "10.32.0.0/22"
     assert extra["transit_gateway_id"] == MODULE_VARS["transit_gateway_id"]
-    assert "aws_kms_key.flow_log[0]" not in after
-    assert after["aws_cloudwatch_log_group.flow_log[0]"]["kms_key_id"] == key
+    assert "module.flow_log.aws_kms_key.this[0]" not in after
+    assert after["module.flow_log.aws_cloudwatch_log_group.this[0]"]["kms_key_id"] == key
 
 
 @pytest.mark.plan

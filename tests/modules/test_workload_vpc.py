@@ -14,6 +14,14 @@ MODULE = "modules/workload-vpc"
 
 # Differences moto shows on the second plan, each with the reason it is the emulator and not the module.
 EMULATOR_DIFFS: dict[str, str] = {}
+# modules/flow-log's addresses -> those of the same resources when they lived in this module.
+FLOW_LOG_MOVES = {
+    "aws_kms_key.this[0]": "aws_kms_key.flow_log[0]",
+    "aws_cloudwatch_log_group.this[0]": "aws_cloudwatch_log_group.flow_log[0]",
+    "aws_iam_role.this[0]": "aws_iam_role.flow_log[0]",
+    "aws_iam_role_policy.this[0]": "aws_iam_role_policy.flow_log[0]",
+    "aws_flow_log.this[0]": "aws_flow_log.this[0]",
+}
 GIVEN_KEY = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
 
 
@@ -86,8 +94,8 @@ def test_plan_shared_transit_gateway_leaves_defaults_to_owner(tfroot, aws_env) -
     # Not sent at all (computed, unknown in the plan): the owner's accepter decides.
     assert att.get("transit_gateway_default_route_table_association") is None
     assert att.get("transit_gateway_default_route_table_propagation") is None
-    assert "aws_kms_key.flow_log[0]" not in after  # the given key is used, none is created
-    assert after["aws_cloudwatch_log_group.flow_log[0]"]["kms_key_id"].endswith(
+    assert "module.flow_log.aws_kms_key.this[0]" not in after  # the given key is used, none is created
+    assert after["module.flow_log.aws_cloudwatch_log_group.this[0]"]["kms_key_id"].endswith(
         "00000000-0000-0000-0000-000000000000"
     )
 
@@ -170,6 +178,24 @@ def test_apply_replan_destroy(tfroot, sandbox) -> None:
 
         allowed = tf.assert_no_changes(emulator_diffs=EMULATOR_DIFFS)
         print("emulator differences on re-plan:", allowed or "none")
+
+        # A VPC deployed before the flow log became modules/flow-log: its state has the old
+        # addresses. The `moved` blocks must move every resource, replacing (or touching) none.
+        for new, old in FLOW_LOG_MOVES.items():
+            tf.run("state", "mv", f"module.workload_vpc.module.flow_log.{new}", f"module.workload_vpc.{old}")
+        plan = tf.plan()
+        moved = {
+            rc["previous_address"]: rc["address"]
+            for rc in plan["resource_changes"]
+            if rc.get("previous_address")
+        }
+        assert moved == {
+            f"module.workload_vpc.{old}": f"module.workload_vpc.module.flow_log.{new}"
+            for new, old in FLOW_LOG_MOVES.items()
+        }
+        assert all(
+            rc["change"]["actions"] == ["no-op"] for rc in plan["resource_changes"] if rc["mode"] == "managed"
+        )
     finally:
         tf.destroy()
 

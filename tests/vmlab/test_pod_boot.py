@@ -106,9 +106,16 @@ def booted(pod, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
             vm.start()
         for vm in vms.values():
             vm.wait_agent(timeout=600)
-        # Userspace is up and cloud-init is running: now the secondary ENI arrives.
-        time.sleep(10)
+        # Userspace is up and cloud-init is running; once microseg-net is looking for its NICs, the
+        # secondary ENI arrives (AWS attaches it after launch, at a time nobody controls).
+        for vm in vms.values():
+            _wait_until(
+                vm, "systemctl show -p ExecMainStartTimestampMonotonic --value microseg-net | grep -qv '^0$'"
+            )
+        time.sleep(5)
         for role, vm in vms.items():
+            # The guest's monotonic clock (systemd's unit timestamps use the same one) at the plug.
+            times[role]["hotplug_at"] = float(vm.sh("cut -d' ' -f1 /proc/uptime").stdout)
             vm.hotplug_nic(late_nics[role])
         for role, vm in vms.items():
             vm.sh("cloud-init status --wait >/dev/null || true", timeout=900)
@@ -118,6 +125,14 @@ def booted(pod, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
         for vm in vms.values():
             vm.stop()
         eps.stop()
+
+
+def _wait_until(vm: VM, condition: str, timeout: float = 600) -> None:
+    """Poll a shell condition in the guest (boot under TCG takes minutes on a loaded machine)."""
+    vm.sh(
+        f"t=0; until {condition}; do sleep 1; t=$((t + 1)); [ $t -lt {int(timeout)} ] || exit 1; done",
+        timeout=timeout + 30,
+    )
 
 
 def _diagnose(vm: VM) -> str:
@@ -172,8 +187,17 @@ def test_first_boot_completes_without_errors(booted, role: str) -> None:
 
 
 def test_late_enis_are_named_and_addressed(booted) -> None:
-    vms, _ = booted
-    # The fw's internal ENI and the vpn's bridge ENI arrived 20 s after boot; both are up under
+    vms, times = booted
+    # The ENI really was late: microseg-net was already waiting for it when it was plugged, and
+    # finished only after (so what follows proves the wait, not a NIC that was there all along).
+    for role, vm in vms.items():
+        shown = vm.sh(
+            "systemctl show microseg-net -p ExecMainStartTimestampMonotonic -p ActiveEnterTimestampMonotonic"
+        )
+        ts = {k: int(v) / 1e6 for k, v in (ln.split("=", 1) for ln in shown.stdout.split())}
+        started, active = ts["ExecMainStartTimestampMonotonic"], ts["ActiveEnterTimestampMonotonic"]
+        assert 0 < started < times[role]["hotplug_at"] < active, (role, ts, times[role])
+    # The fw's internal ENI and the vpn's bridge ENI arrived while microseg-net waited; both are up under
     # their role name with the module's address.
     links = vms["fw"].sh("ip -o -4 addr show").stdout
     assert " internal " in links, f"{links}\n{_diagnose(vms['fw'])}"
