@@ -63,11 +63,14 @@ CLIENT = (
     "except OSError as e:\n"
     "    print('failed', e)\n"
 )
-# Sends N UDP datagrams as fast as it can; prints the seconds it took.
+# Sends N UDP datagrams, ~1000/s at most (20x the fw's drop-log budget; a faster burst only loses
+# frames on the emulated segment before the fw sees them); prints the seconds it took.
 FLOOD = (
     "import socket,sys,time\n"
     "s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], 0)); t=time.monotonic()\n"
-    "for _ in range(int(sys.argv[4])): s.sendto(b'x', (sys.argv[2], int(sys.argv[3])))\n"
+    "for i in range(int(sys.argv[4])):\n"
+    "    s.sendto(b'x', (sys.argv[2], int(sys.argv[3])))\n"
+    "    if i % 10 == 9: time.sleep(0.01)\n"
     "print(time.monotonic()-t)\n"
 )
 
@@ -299,7 +302,11 @@ def _unlogged(fw: VM) -> int:
 def test_drop_flood_is_logged_within_the_budget_and_the_rest_counted(lab) -> None:  # type: ignore[no-untyped-def]
     fw, net = lab["fw"], lab["net"]
     n = 3000
-    before = _unlogged(fw)
+
+    def rx() -> int:
+        return int(fw.sh("cat /sys/class/net/bridge/statistics/rx_packets").stdout)
+
+    unlogged_before, rx_before = _unlogged(fw), rx()
     took = float(
         net.sh(f"ip netns exec vpn python3 /lab/flood.py {ORDERS} {PAYMENTS} 9999 {n}", timeout=300).stdout
     )
@@ -309,16 +316,19 @@ def test_drop_flood_is_logged_within_the_budget_and_the_rest_counted(lab) -> Non
             "journalctl -k -b --no-pager | grep -c 'microseg-drop pod-01 forward .*DPT=9999 ' || true"
         ).stdout
     )
-    unlogged = _unlogged(fw)
-    # nft's budget: a burst of 100, then 50/s (+ slack for the seconds the flood and this read took);
-    # the rest of the flood (most of it, unless the segment lost it) is dropped unlogged, and counted.
-    print(f"audit: flood of {n} in {took:.2f} s: {logged} logged, {unlogged - before} unlogged")
+    total = _unlogged(fw)
+    unlogged, arrived = total - unlogged_before, rx() - rx_before
+    print(f"audit: flood of {n} in {took:.2f} s, {arrived} at the fw: {logged} logged, {unlogged} unlogged")
+    # nft's budget: a burst of 100, then 50/s (+ slack for the seconds the flood and this read took).
     assert logged <= 100 + 50 * (took + 5), (logged, took)
-    assert unlogged - before >= n // 2, (logged, unlogged, before)
+    assert unlogged >= 100, (logged, unlogged, arrived)  # the flood went well over the budget
+    # Every packet of the flood that reached the fw is either a log line or counted (a few frames of
+    # the neighbours' own, ARP and IPv6 neighbour discovery, aside).
+    assert arrived * 0.98 - 20 <= logged + unlogged <= arrived, (logged, unlogged, arrived)
     # microseg-audit reports every drop the budget left unlogged this boot (every 30 s).
-    recs = _wait_records(lab, lambda rs: sum(r.get("drops_unlogged", 0) for r in rs) >= unlogged)
+    recs = _wait_records(lab, lambda rs: sum(r.get("drops_unlogged", 0) for r in rs) >= total)
     reported = sum(r.get("drops_unlogged", 0) for r in recs if r["action"] == "suppressed")
-    assert reported == unlogged, (reported, unlogged, logged, _diagnose(fw))
+    assert reported == total, (reported, total, logged, _diagnose(fw))
 
 
 def test_shipper_resumes_after_a_restart_and_a_reboot_without_loss_or_duplicates(lab) -> None:  # type: ignore[no-untyped-def]
