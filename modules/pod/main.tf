@@ -638,7 +638,7 @@ data "aws_iam_policy_document" "instance" {
 
   statement {
     sid       = "WriteOwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = [aws_cloudwatch_log_group.this.arn, "${aws_cloudwatch_log_group.this.arn}:log-stream:*"]
   }
 
@@ -771,6 +771,7 @@ locals {
     for i, tpl in local.user_data_templates : i => base64gzip(templatefile(tpl, merge(local.template_data, {
       role            = i
       health_agent_py = file("${path.module}/agent/health_agent.py")
+      fw_audit_py     = file("${path.module}/agent/fw_audit.py")
     })))
   }
 }

@@ -94,7 +94,7 @@ def test_nftables_ruleset_passes_nft_check(rendered: dict[str, Any], tfvars: dic
         for f in tfvars["flows"]:  # every approved flow carries its ticket, except inbound ones
             if f["source"] != "internet":
                 assert f'comment "{f["id"]} {f["reference"]}"' in ruleset, (pod, f["id"])
-        assert "policy drop;" in ruleset and f'log prefix "microseg-drop {pod} "' in ruleset
+        assert "policy drop;" in ruleset and f'log prefix "microseg-drop {pod} forward "' in ruleset
 
 
 def test_nft_check_rejects_a_broken_ruleset(rendered: dict[str, Any]) -> None:

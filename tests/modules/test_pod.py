@@ -527,6 +527,11 @@ def test_apply_pod_replan_destroy(tfroot, sandbox) -> None:
         assert [r.split(":parameter")[1] for r in _as_list(docs["fw"]["ReadOwnParameters"]["Resource"])] == [
             pod["health_parameter_name"]
         ]
+        # The fw's audit shipper: create its stream and put events in the pod's own log group, nothing else.
+        logs_of = docs["fw"]["WriteOwnLogs"]
+        assert sorted(_as_list(logs_of["Action"])) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+        groups = {r.split(":log-group:")[1] for r in _as_list(logs_of["Resource"])}
+        assert groups == {pod["log_group_name"], f"{pod['log_group_name']}:log-stream:*"}, groups
 
         # user_data: rendered from the templates with this pod's data, gzip, and no PSK inside.
         for role, iid in pod["instance_ids"].items():

@@ -47,8 +47,8 @@ MUTANTS: tuple[Mutant, ...] = (
             ),
             (
                 # Without this, the chain's explicit final drop makes a policy change alone equivalent.
-                'limit rate 10/second log prefix "microseg-drop ${pod} input " level warn\n'
-                "          counter drop\n",
+                'limit name "drop_log" log prefix "microseg-drop ${pod} input " level warn counter drop\n'
+                '          counter name "drops_unlogged" drop\n',
                 "",
             ),
         ),

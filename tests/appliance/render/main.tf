@@ -2,14 +2,15 @@
 # same template data), for every pod at once, so the appliance checks and the lab run the real output.
 
 variable "pods" {
-  description = "Template data per pod key, as documented in modules/pod/TEMPLATE_DATA.md (without health_agent_py)."
+  description = "Template data per pod key, as documented in modules/pod/TEMPLATE_DATA.md (without health_agent_py and fw_audit_py)."
   type        = any
 }
 
 locals {
   templates = "${path.module}/../../../modules/pod/templates"
   agent     = file("${path.module}/../../../modules/pod/agent/health_agent.py")
-  data      = { for k, v in var.pods : k => merge(v, { health_agent_py = local.agent }) }
+  audit     = file("${path.module}/../../../modules/pod/agent/fw_audit.py")
+  data      = { for k, v in var.pods : k => merge(v, { health_agent_py = local.agent, fw_audit_py = local.audit }) }
 }
 
 output "vpn" {
