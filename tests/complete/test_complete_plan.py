@@ -317,7 +317,9 @@ def test_second_account_through_ram(planned) -> None:
     shared = sorted(k for k, w in tfvars["workloads"].items() if w["account_id"])
     values = after(plan)
     for name in shared:
-        idents = prior_data(plan, f'module.workload_shared["{name}"].data.aws_caller_identity.current')
+        idents = prior_data(
+            plan, f'module.workload_shared["{name}"].module.flow_log.data.aws_caller_identity.current'
+        )
         assert [v["account_id"] for v in idents.values()] == [tfvars["workloads"][name]["account_id"]]
         assert (
             f'module.transit_gateway.aws_ec2_transit_gateway_vpc_attachment_accepter.this["{name}"]' in values
@@ -325,7 +327,9 @@ def test_second_account_through_ram(planned) -> None:
         att = values[f'module.workload_shared["{name}"].aws_ec2_transit_gateway_vpc_attachment.this']
         assert att.get("transit_gateway_default_route_table_association") is None
     for name in set(tfvars["workloads"]) - set(shared):
-        idents = prior_data(plan, f'module.workload["{name}"].data.aws_caller_identity.current')
+        idents = prior_data(
+            plan, f'module.workload["{name}"].module.flow_log.data.aws_caller_identity.current'
+        )
         assert [v["account_id"] for v in idents.values()] == [MOTO_ACCOUNT]
     principals = of_type(plan, "aws_ram_principal_association")
     assert sorted(v["principal"] for v in principals.values()) == other
