@@ -180,18 +180,19 @@ def _write_reports(plan: Plan, into: Path) -> None:
 def _write_stacks(plan: Plan, into: Path) -> None:
     """DIR/stacks/: one tfvars file per pipeline's stack, part of the same generation (docs/stacks.md)."""
     stacks = into / STACKS_DIR
-    stacks.mkdir()
+    stacks.mkdir(exist_ok=True)  # a failed child may have made it: the parent then writes it again
     for name, data in render_stacks(plan).items():
         outdir.write_file(stacks, name, dumps(data).encode())
     outdir.fsync_dir(stacks)
 
 
-def _write_tfvars_and_diagram(plan: Plan, into: Path) -> None:
+def _write_tfvars_and_diagram(plan: Plan, into: Path, stacks: bool = True) -> None:
     dot = render_dot(plan)
     job = SvgJob(dot)  # dot lays out while the tfvars render
     try:
         outdir.write_file(into, TFVARS, dumps(render_tfvars(plan)).encode())
-        _write_stacks(plan, into)
+        if stacks:
+            _write_stacks(plan, into)
     except BaseException:
         job.cancel()
         raise
@@ -202,9 +203,9 @@ def _write_tfvars_and_diagram(plan: Plan, into: Path) -> None:
         outdir.write_file(into, "topology.dot", dot.encode())
 
 
-def _forked_reports(plan: Plan, into: Path) -> int | None:
-    """A child that writes the reports while this process writes the tfvars and diagram: the halves are
-    independent and big plans spend most of their time here. None when fork is unavailable."""
+def _forked(write: Callable[[Plan, Path], None], plan: Plan, into: Path) -> int | None:
+    """A child that runs `write` while this process writes the rest: the parts are independent and
+    big plans spend most of their time here. None when fork is unavailable."""
     if not hasattr(os, "fork"):
         return None
     try:
@@ -214,7 +215,7 @@ def _forked_reports(plan: Plan, into: Path) -> int | None:
     if pid == 0:  # child: write, then leave without running any cleanup of the parent
         code = 0
         try:
-            _write_reports(plan, into)
+            write(plan, into)
         except BaseException:
             code = 1
         finally:
@@ -226,23 +227,28 @@ def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
     """Writes the whole set into a (temporary) generation directory."""
 
     def produce(into: Path) -> None:
-        pid = None
+        pids: dict[Callable[[Plan, Path], None], int | None] = {}
         if len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM:
-            pid = _forked_reports(plan, into)
+            # The reports and the per-stack tfvars each in a child, the lock, tfvars and diagram here.
+            pids = {w: _forked(w, plan, into) for w in (_write_reports, _write_stacks)}
         try:
             # After the fork: the reports (the longer half) need not wait for the lock's fsync.
             outdir.write_file(into, outdir.LOCK_NAME, lock)
-            _write_tfvars_and_diagram(plan, into)
+            _write_tfvars_and_diagram(plan, into, stacks=pids.get(_write_stacks) is None)
         except BaseException:
-            if pid is not None:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
+            for pid in pids.values():
+                if pid is not None:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
             raise
-        if pid is not None:
-            _, status = os.waitpid(pid, 0)
-            if os.waitstatus_to_exitcode(status) == 0:
-                return
-        _write_reports(plan, into)  # serially: small plans, no fork, or a failed child
+        for write in (_write_reports, _write_stacks):
+            pid = pids.get(write)
+            if pid is not None:
+                _, status = os.waitpid(pid, 0)
+                if os.waitstatus_to_exitcode(status) == 0:
+                    continue
+            if write is _write_reports or pid is not None:
+                write(plan, into)  # serially: small plans, no fork, or a failed child
 
     return produce
 
