@@ -9,7 +9,6 @@ Without them the test skips and says so: nothing here fakes the other accounts."
 
 from __future__ import annotations
 
-import inspect
 import json
 import subprocess
 import sys
@@ -26,7 +25,6 @@ from complete_support import SETTINGS, build_lambda, microseg_cli
 REPO = Path(__file__).resolve().parents[2]
 NAME = "microseg"
 pytestmark = [pytest.mark.apply, pytest.mark.slow]
-CROSS_ACCOUNT = "account_id" in inspect.signature(moto_env).parameters
 
 
 # Second plan of stacks/network: the same emulator differences as examples/complete's apply test
@@ -83,10 +81,6 @@ def _inventory(tmp: Path, accounts: list[str]) -> tuple[Path, Path]:
     return inv, fl
 
 
-@pytest.mark.skipif(
-    not CROSS_ACCOUNT,
-    reason="needs moto cross-account emulation (tests/moto_xacct.py, moto_env(account_id=))",
-)
 def test_network_and_three_workload_accounts(moto_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     moto_server.reset()
     endpoint = moto_server.endpoint
