@@ -190,9 +190,20 @@ def verify(
     endpoint_url: Annotated[
         str | None, typer.Option("--endpoint-url", help="AWS endpoint (e.g. moto)")
     ] = None,
+    role_name: Annotated[
+        str | None,
+        typer.Option(
+            "--role-name",
+            help="role to assume in each workload account attached to the network's TGW, to read its VPCs",
+        ),
+    ] = None,
+    account: Annotated[
+        list[str] | None,
+        typer.Option("--account", help="another workload account to read (repeatable; needs --role-name)"),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check a deployed network against the design (read-only AWS calls)."""
     from microseg.verify import run_verify
 
-    raise typer.Exit(run_verify(region, name, endpoint_url, as_json))
+    raise typer.Exit(run_verify(region, name, endpoint_url, as_json, role_name, account or ()))

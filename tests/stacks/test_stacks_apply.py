@@ -191,6 +191,47 @@ def test_network_and_three_workload_accounts(moto_server, tmp_path: Path) -> Non
                 (r["protocol"], r["from_port"], r["to_port"], r["cidr"]) for r in tfvars["egress_rules"]
             }
 
+    # 5. `microseg verify` across the accounts: from the network account, assuming a read-only role
+    # in each workload account it finds through the TGW attachments' owners.
+    def verify(*args: str) -> tuple[int, dict[str, Any]]:
+        run = subprocess.run(
+            [*microseg_cli(), "verify", "--region", REGION, "--name", NAME, "--json", *args],
+            env={**{k: v for k, v in net_env.items() if v}, "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert "Traceback" not in run.stderr, run.stderr
+        return run.returncode, json.loads(run.stdout)
+
+    workload_names = ["ledger", "orders", "payments", "reports", "shared-dns"]
+    code, doc = verify("--role-name", "microseg-verify")
+    assert code == 0 and doc["ok"], doc["bypasses"]
+    assert doc["workloads"] == workload_names and sorted(doc["accounts"]) == accounts
+    assert not [n for n in doc["notes"] if "another account" in n], doc["notes"]
+    # Every workload is traced from its own route tables: 5 sources x (4 workloads + internet).
+    assert sorted({p["source"] for p in doc["paths"]}) == workload_names
+    assert doc["counts"]["inspected"] >= 25 and doc["counts"]["bypass"] == 0
+    # Without the role the other accounts' workloads are seen from the TGW only, and verify says so.
+    code, doc = verify()
+    assert code == 0 and sorted({p["source"] for p in doc["paths"]}) == ["shared-dns"]
+    assert len([n for n in doc["notes"] if "another account" in n]) == 4
+    # A bypass that only a workload account's own route table shows: payments' default route to an IGW.
+    ec2b = _clients(envs[accounts[1]])("ec2")
+    pay_out = workloads[accounts[1]].output()["workloads"]["payments"]
+    igw = ec2b.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2b.attach_internet_gateway(InternetGatewayId=igw, VpcId=pay_out["vpc_id"])
+    rtb = pay_out["workload_route_table_id"]
+    ec2b.replace_route(RouteTableId=rtb, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    code, doc = verify("--role-name", "microseg-verify")
+    assert code == 1 and not doc["ok"]
+    assert {(p["source"], p["destination"]) for p in doc["bypasses"]} >= {("payments", "internet")}
+    assert {p["source"] for p in doc["bypasses"]} == {"payments"}
+    assert verify()[0] == 0  # the network account alone cannot see it
+    ec2b.replace_route(RouteTableId=rtb, DestinationCidrBlock="0.0.0.0/0", TransitGatewayId=tgw)
+    ec2b.detach_internet_gateway(InternetGatewayId=igw, VpcId=pay_out["vpc_id"])
+    ec2b.delete_internet_gateway(InternetGatewayId=igw)
+
     # A clean re-plan everywhere, then destroy in the reverse order, leaving nothing.
     print("\n".join(network.assert_no_changes(extra, net_files, EMULATOR_DIFFS)) or "network: no changes")
     for key, root in workloads.items():

@@ -65,3 +65,43 @@ def test_policy_names_exactly_what_the_stack_needs(stack: str) -> None:
     assert all(":role/" in r or ":instance-profile/" in r for r in by_sid["Iam"]["Resource"])
     assert by_sid["PassRole"]["Action"] == ["iam:PassRole"]
     assert by_sid["PassRole"]["Condition"]["StringEquals"]["iam:PassedToService"]
+
+
+def _verify_calls() -> dict[str, set[str]]:
+    """The EC2 calls `microseg verify` makes, read from its collector: those of `_read_vpcs` (made in
+    every workload account it reads) and all of them (made in the network account)."""
+    import ast
+
+    tree = ast.parse((REPO / "generator/microseg/verify/collect.py").read_text())
+    calls: dict[str, set[str]] = {"workloads": set(), "network": set()}
+    for fn in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
+        for node in ast.walk(fn):
+            if not isinstance(node, ast.Call):
+                continue
+            f, name = node.func, None
+            if isinstance(f, ast.Name) and f.id == "_all" and isinstance(node.args[1], ast.Constant):
+                name = node.args[1].value
+            elif isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "ec2":
+                name = f.attr
+            if name:
+                action = "ec2:" + "".join(w.capitalize() for w in name.split("_"))
+                calls["network"].add(action)
+                if fn.name == "_read_vpcs":
+                    calls["workloads"].add(action)
+    return calls
+
+
+@pytest.mark.parametrize("stack", ["network", "workloads"])
+def test_verify_policy_names_exactly_the_calls_verify_makes(stack: str) -> None:
+    doc = json.loads((REPO / "stacks" / stack / "verify-policy.json").read_text())
+    ec2 = {
+        a
+        for st in doc["Statement"]
+        for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+    }
+    assert all(st["Effect"] == "Allow" for st in doc["Statement"])
+    assert {a for a in ec2 if a.startswith("ec2:")} == _verify_calls()[stack]
+    # Read-only: the network account may only assume the verify role, nothing else outside EC2.
+    others = {a for a in ec2 if not a.startswith("ec2:")}
+    assert others == ({"sts:AssumeRole"} if stack == "network" else set())
+    assert all(a.split(":")[1].startswith(("Describe", "Get", "Search")) for a in ec2 - others)

@@ -90,3 +90,19 @@ def test_cli_in_a_ci_log_at_80_columns(aws_env: dict[str, str], ec2: Any) -> Non
         for h in p["hops"]:
             assert h["at"] in res.stdout  # every hop's resource id printed whole
     assert all(len(line) <= 80 for line in lines if "│" in line)
+
+
+def test_bad_account_flags_are_all_reported_with_exit_2() -> None:
+    # No endpoint needed: the flags are refused before any AWS call.
+    res = cli({}, "--account", "12345", "--account", "123456789012", "--role-name", "bad role", "--json")
+    assert res.returncode == 2, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["ok"] is False and doc["exit_code"] == 2
+    assert [e["message"] for e in doc["errors"]] == [
+        "--account '12345': an AWS account id is 12 digits",
+        "--role-name 'bad role': not an IAM role name or path",
+    ]
+    alone = cli({}, "--account", "123456789012")
+    assert alone.returncode == 2
+    assert "--account needs --role-name" in alone.stderr
+    assert "Traceback" not in res.stderr + alone.stderr

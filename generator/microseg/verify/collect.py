@@ -7,6 +7,7 @@ where moto models less than AWS (noted inline) the snapshot fills the gap the wa
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .model import (
@@ -121,13 +122,18 @@ def _cidrs(v: dict[str, Any]) -> tuple[Prefix, ...]:
     return tuple(dict.fromkeys(cidrs))
 
 
-def collect(ec2: Any, region: str, name: str) -> Network:
-    net = Network(region=region, name=name)
-    raw_vpcs = _all(ec2, "describe_vpcs", "Vpcs")
-    vpc_tags = {v["VpcId"]: tags_of(v) for v in raw_vpcs}
-    vpc_cidrs = {v["VpcId"]: _cidrs(v) for v in raw_vpcs}
+# Opens an EC2 client in another account (a workload account of a RAM-shared TGW), or raises.
+AccountOpener = Callable[[str], Any]
 
-    # --- subnets and route tables ------------------------------------------------------------
+
+def _read_vpcs(
+    ec2: Any, net: Network, vpc_tags: dict[str, dict[str, str]], vpc_cidrs: dict[str, Any]
+) -> None:
+    """One account's VPCs, route tables, subnets and peerings, added to `net` (and the two dicts)."""
+    raw_vpcs = _all(ec2, "describe_vpcs", "Vpcs")
+    vpc_tags.update({v["VpcId"]: tags_of(v) for v in raw_vpcs})
+    vpc_cidrs.update({v["VpcId"]: _cidrs(v) for v in raw_vpcs})
+
     explicit: dict[str, str] = {}
     main_table: dict[str, str] = {}
     for rt in _all(ec2, "describe_route_tables", "RouteTables"):
@@ -160,6 +166,25 @@ def collect(ec2: Any, region: str, name: str) -> Network:
             (p.get("RequesterVpcInfo") or {}).get("VpcId", ""),
             (p.get("AccepterVpcInfo") or {}).get("VpcId", ""),
         )
+
+
+def collect(
+    ec2: Any,
+    region: str,
+    name: str,
+    open_account: AccountOpener | None = None,
+    accounts: Sequence[str] = (),
+) -> Network:
+    """The network as the network account's `ec2` sees it.
+
+    With `open_account`, the VPCs of every other account that owns a VPC attachment to this
+    network's transit gateways (and of `accounts`) are read through the client it returns, so their
+    workloads are traced from their own route tables instead of being seen from the TGW only.
+    """
+    net = Network(region=region, name=name)
+    vpc_tags: dict[str, dict[str, str]] = {}
+    vpc_cidrs: dict[str, Any] = {}
+    _read_vpcs(ec2, net, vpc_tags, vpc_cidrs)
 
     # --- pods: instances, ENIs, VPN connections ----------------------------------------------
     instance_tags: dict[str, dict[str, str]] = {}
@@ -209,14 +234,17 @@ def collect(ec2: Any, region: str, name: str) -> Network:
 
     # --- Transit Gateways ------------------------------------------------------------------
     default_assoc: dict[str, str] = {}
+    tgw_owners: set[str] = set()
     for g in _all(ec2, "describe_transit_gateways", "TransitGateways"):
         if g.get("State") in GONE:
             continue
+        tgw_owners.add(g.get("OwnerId", ""))
         opts = g.get("Options") or {}
         if opts.get("AssociationDefaultRouteTableId"):
             default_assoc[g["TransitGatewayId"]] = opts["AssociationDefaultRouteTableId"]
 
     att_names: dict[str, str] = {}
+    owners: set[str] = set()
     vpc_att_subnets = {
         a["TransitGatewayAttachmentId"]: tuple(a.get("SubnetIds") or [])
         for a in _all(ec2, "describe_transit_gateway_vpc_attachments", "TransitGatewayVpcAttachments")
@@ -234,6 +262,16 @@ def collect(ec2: Any, region: str, name: str) -> Network:
             vpc_att_subnets.get(aid, ()),
             a.get("State", ""),
         )
+        if a.get("ResourceType") == "vpc" and a.get("ResourceOwnerId"):
+            owners.add(a["ResourceOwnerId"])
+
+    # --- the other accounts' VPCs (before anything is classified or derived from VPC CIDRs) ----
+    if open_account is not None:
+        for account in sorted((owners - tgw_owners) | set(accounts)):
+            before = set(vpc_tags)
+            _read_vpcs(open_account(account), net, vpc_tags, vpc_cidrs)
+            net.accounts[account] = sorted(set(vpc_tags) - before)
+            net.notes.append(f"account {account}: read {len(net.accounts[account])} VPC(s) through its role")
 
     associated: dict[str, list[str]] = defaultdict(list)
     propagations: dict[str, list[str]] = {}

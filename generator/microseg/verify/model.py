@@ -135,6 +135,7 @@ class Network:
     instances: dict[str, PodMember] = field(default_factory=dict)  # instance id -> pod member
     vpns: dict[str, PodMember] = field(default_factory=dict)  # VPN connection id -> pod member
     peerings: dict[str, tuple[str, str]] = field(default_factory=dict)  # pcx -> (requester, accepter VPC)
+    accounts: dict[str, list[str]] = field(default_factory=dict)  # other account read -> its VPC ids
     notes: list[str] = field(default_factory=list)
 
     def workloads(self) -> list[Vpc]:

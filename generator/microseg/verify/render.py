@@ -28,6 +28,7 @@ def to_json(net: Network, paths: list[PathResult]) -> dict[str, Any]:
         "region": net.region,
         "ok": not bypasses,
         "workloads": sorted(v.workload or v.id for v in net.workloads()),
+        "accounts": net.accounts,  # other accounts whose VPCs were read (--role-name)
         "counts": {k: counts.get(k, 0) for k in (INSPECTED, DROPPED, BYPASS)},
         "paths": [asdict(p) for p in paths],
         "bypasses": bypasses,

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Console
 
@@ -19,20 +22,46 @@ from .trace import trace_network
 
 EXIT_OK = 0
 EXIT_BYPASS = 1
+EXIT_USAGE = 2
 EXIT_UNREADABLE = 4
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 
 
-def _fail(message: str, as_json: bool) -> int:
-    Console(stderr=True, highlight=False).print(
-        f"microseg verify: {message}", style="red", soft_wrap=True, markup=False
-    )
+def _fail(message: str | list[str], as_json: bool, code: int = EXIT_UNREADABLE) -> int:
+    messages = [message] if isinstance(message, str) else message
+    console = Console(stderr=True, highlight=False)
+    for m in messages:
+        console.print(f"microseg verify: {m}", style="red", soft_wrap=True, markup=False)
     if as_json:  # same shape as the other commands' failures, so pipelines parse one format
-        doc = {"ok": False, "exit_code": EXIT_UNREADABLE, "errors": [{"message": message}]}
+        doc = {"ok": False, "exit_code": code, "errors": [{"message": m} for m in messages]}
         sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    return EXIT_UNREADABLE
+    return code
 
 
-def run_verify(region: str, name: str, endpoint_url: str | None, as_json: bool) -> int:
+def _usage_problems(role_name: str | None, accounts: Sequence[str]) -> list[str]:
+    problems = [
+        f"--account {a!r}: an AWS account id is 12 digits" for a in accounts if not ACCOUNT_ID.match(a)
+    ]
+    if accounts and not role_name:
+        problems.append("--account needs --role-name (the role verify assumes in that account)")
+    if role_name is not None and not re.fullmatch(r"[\w+=,.@/-]{1,512}", role_name):
+        problems.append(f"--role-name {role_name!r}: not an IAM role name or path")
+    return problems
+
+
+def run_verify(
+    region: str,
+    name: str,
+    endpoint_url: str | None,
+    as_json: bool,
+    role_name: str | None = None,
+    accounts: Sequence[str] = (),
+) -> int:
+    """`role_name`: assume this role in every other account that owns a workload attachment to the
+    network's TGW (and in `accounts`) to read its VPCs; without it those workloads are seen only
+    through their attachments."""
+    if problems := _usage_problems(role_name, accounts):
+        return _fail(problems, as_json, EXIT_USAGE)
     try:
         import boto3
         from botocore.config import Config
@@ -43,10 +72,30 @@ def run_verify(region: str, name: str, endpoint_url: str | None, as_json: bool) 
     try:
         # Few retries and short timeouts: a wrong endpoint should fail in seconds, not minutes.
         config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=60)
-        ec2 = boto3.session.Session(region_name=region).client(
-            "ec2", endpoint_url=endpoint_url, config=config
-        )
-        net = collect(ec2, region, name)
+        session = boto3.session.Session(region_name=region)
+        ec2 = session.client("ec2", endpoint_url=endpoint_url, config=config)
+        opener = None
+        if role_name:
+            sts = session.client("sts", endpoint_url=endpoint_url, config=config)
+            partition = sts.get_caller_identity()["Arn"].split(":")[1]
+
+            def opener(account: str) -> Any:
+                arn = f"arn:{partition}:iam::{account}:role/{role_name}"
+                try:
+                    creds = sts.assume_role(RoleArn=arn, RoleSessionName="microseg-verify")["Credentials"]
+                except ClientError as exc:
+                    err = exc.response.get("Error", {})
+                    raise CollectError(
+                        f"could not assume {arn}: {err.get('Code', 'error')}: {err.get('Message', exc)}"
+                    ) from exc
+                return boto3.session.Session(
+                    region_name=region,
+                    aws_access_key_id=creds["AccessKeyId"],
+                    aws_secret_access_key=creds["SecretAccessKey"],
+                    aws_session_token=creds["SessionToken"],
+                ).client("ec2", endpoint_url=endpoint_url, config=config)
+
+        net = collect(ec2, region, name, opener, accounts)
     except ClientError as exc:
         err = exc.response.get("Error", {})
         code, text = err.get("Code", "error"), err.get("Message", exc)
