@@ -12,7 +12,8 @@ from typing import Any
 
 import boto3
 import pytest
-from verifynet import NAME, REGION, build
+from tfharness import moto_env
+from verifynet import NAME, REGION, add_workload, build
 
 GENERATOR = Path(__file__).resolve().parents[2] / "generator"
 
@@ -106,3 +107,67 @@ def test_bad_account_flags_are_all_reported_with_exit_2() -> None:
     assert alone.returncode == 2
     assert "--account needs --role-name" in alone.stderr
     assert "Traceback" not in res.stderr + alone.stderr
+
+
+def test_role_name_reads_the_workload_accounts_found_through_the_attachments(
+    moto_server: Any, aws_env: dict[str, str], ec2: Any
+) -> None:
+    net = build(ec2)
+    # A workload account of the network account's organization, the TGW shared with it through RAM.
+    org = boto3.client(
+        "organizations",
+        region_name=REGION,
+        endpoint_url=aws_env["AWS_ENDPOINT_URL"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    org.create_organization(FeatureSet="ALL")
+    account = org.create_account(AccountName="w", Email="w@example.com")["CreateAccountStatus"]["AccountId"]
+    ram = boto3.client(
+        "ram",
+        region_name=REGION,
+        endpoint_url=aws_env["AWS_ENDPOINT_URL"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    ram.enable_sharing_with_aws_organization()
+    tgw_arn = ec2.describe_transit_gateways(TransitGatewayIds=[net.tgw])["TransitGateways"][0][
+        "TransitGatewayArn"
+    ]
+    ram.create_resource_share(name="tgw", resourceArns=[tgw_arn], principals=[account])
+    env_b = moto_env(moto_server.endpoint, account_id=account)
+    ec2_b = boto3.client(
+        "ec2",
+        region_name=REGION,
+        endpoint_url=env_b["AWS_ENDPOINT_URL"],
+        aws_access_key_id=env_b["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env_b["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=env_b["AWS_SESSION_TOKEN"],
+    )
+    w = add_workload(net, "treasury", "10.64.48.0/20", owner=ec2_b)
+    endpoint = ("--endpoint-url", aws_env["AWS_ENDPOINT_URL"], "--json")
+
+    alone = json.loads(cli(aws_env, *endpoint).stdout)
+    assert [n for n in alone["notes"] if w.vpc in n and "another account" in n]
+    assert "treasury" not in {p["source"] for p in alone["paths"]}
+
+    res = cli(aws_env, *endpoint, "--role-name", "microseg-verify")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["accounts"] == {account: [w.vpc]}
+    assert not [n for n in doc["notes"] if "another account" in n]
+    assert {p["destination"] for p in doc["paths"] if p["source"] == "treasury"} == {
+        "internet",
+        "payments",
+        "orders",
+        "ledger",
+    }
+
+    # Only the workload account's own table shows this bypass: its default route to an IGW.
+    igw = ec2_b.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2_b.attach_internet_gateway(InternetGatewayId=igw, VpcId=w.vpc)
+    ec2_b.replace_route(RouteTableId=w.route_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    bad = cli(aws_env, *endpoint, "--role-name", "microseg-verify")
+    assert bad.returncode == 1, bad.stderr
+    assert {p["source"] for p in json.loads(bad.stdout)["bypasses"]} == {"treasury"}
+    assert cli(aws_env, *endpoint).returncode == 0

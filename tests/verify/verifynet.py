@@ -201,8 +201,10 @@ def vpn_attachment(ec2: Any, vpn_id: str) -> str:
     return atts[0]["TransitGatewayAttachmentId"]
 
 
-def add_workload(net: Net, name: str, cidr: str, network: str = NAME) -> Workload:
-    ec2 = net.ec2
+def add_workload(net: Net, name: str, cidr: str, network: str = NAME, owner: Any = None) -> Workload:
+    """`owner`: the EC2 client of another account the TGW is shared with (RAM); its VPC side is
+    built there and the network account accepts the attachment before wiring it."""
+    ec2 = owner or net.ec2
     vpc = ec2.create_vpc(
         CidrBlock=cidr,
         TagSpecifications=spec(
@@ -235,11 +237,13 @@ def add_workload(net: Net, name: str, cidr: str, network: str = NAME) -> Workloa
         SubnetIds=att_subnets,
         Options={"DnsSupport": "enable"},
     )["TransitGatewayVpcAttachment"]["TransitGatewayAttachmentId"]
+    if owner is not None:
+        net.ec2.accept_transit_gateway_vpc_attachment(TransitGatewayAttachmentId=att)
     ec2.create_route(RouteTableId=rt, DestinationCidrBlock="0.0.0.0/0", TransitGatewayId=net.tgw)
-    ec2.associate_transit_gateway_route_table(
+    net.ec2.associate_transit_gateway_route_table(
         TransitGatewayRouteTableId=net.rt_workloads, TransitGatewayAttachmentId=att
     )
-    ec2.enable_transit_gateway_route_table_propagation(
+    net.ec2.enable_transit_gateway_route_table_propagation(
         TransitGatewayRouteTableId=net.rt_core, TransitGatewayAttachmentId=att
     )
     return Workload(name, vpc, rt, rt_att, subnets + att_subnets, att)

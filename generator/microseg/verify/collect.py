@@ -271,7 +271,6 @@ def collect(
             before = set(vpc_tags)
             _read_vpcs(open_account(account), net, vpc_tags, vpc_cidrs)
             net.accounts[account] = sorted(set(vpc_tags) - before)
-            net.notes.append(f"account {account}: read {len(net.accounts[account])} VPC(s) through its role")
 
     associated: dict[str, list[str]] = defaultdict(list)
     propagations: dict[str, list[str]] = {}
@@ -321,6 +320,12 @@ def collect(
     for vpc_id, t in vpc_tags.items():
         role, workload = _classify(net, name, vpc_id, t, rt_purpose, fw_vpcs)
         net.vpcs[vpc_id] = Vpc(vpc_id, vpc_cidrs[vpc_id], role, workload, t.get("Name", ""))
+    # Of each other account, the VPCs of this network (its default VPC and others are not ours).
+    for account, ids in net.accounts.items():
+        net.accounts[account] = [v for v in ids if net.vpcs[v].role is not None]
+        net.notes.append(
+            f"account {account}: read through its role, {len(net.accounts[account])} VPC(s) of this network"
+        )
 
     for rt_id, table in net.tgw_route_tables.items():
         table.routes = _tgw_routes(ec2, net, table, propagations.get(rt_id, []), vpn_static)
