@@ -303,3 +303,55 @@ def _swanctl_tree(text: str) -> dict[str, Any]:
             key, value = (x.strip() for x in line.split("=", 1))
             stack[-1][key] = value
     return root
+
+
+# AWS caps user_data at 16 KiB (raw; here gzipped, as modules/pod sends it): the pod module refuses
+# to plan above it. Every fw carries every approved flow, so the flow count is the fleet's ceiling
+# (docs/architecture.md, "How big a policy fits in a pod"); the vpn grows only with the workloads (QoS classes).
+USER_DATA_LIMIT = 16384
+SCALE_WORKLOADS, SCALE_FLOWS = 100, 200
+
+
+def test_user_data_of_a_100_workload_200_flow_policy_fits_16_kib(tmp_path: Path) -> None:
+    import gzip
+    import json
+    import random
+    import sys
+
+    rnd = random.Random(7)
+    names = [f"app-{i:03d}" for i in range(SCALE_WORKLOADS)]
+    inv = ["name,environment,bandwidth_mbps,prefix_length,azs,internet_egress"]
+    inv += [f"{n},prod,50,24,2,{'true' if i % 3 == 0 else 'false'}" for i, n in enumerate(names)]
+    flows = ["source,destination,protocol,ports,reference"]
+    for i in range(SCALE_FLOWS):
+        a, b = rnd.sample(names, 2)
+        flows.append(f"{a},{b},tcp,{rnd.choice(['443', '5432', '8443', '9000-9100'])},CHG-{1000 + i}")
+    (tmp_path / "inventory.csv").write_text("\n".join(inv) + "\n")
+    (tmp_path / "flows.csv").write_text("\n".join(flows) + "\n")
+    gen = podconfig.REPO / "generator"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "microseg.cli",
+            "generate",
+            str(tmp_path / "inventory.csv"),
+            "--flows",
+            str(tmp_path / "flows.csv"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(gen), os.environ.get("PYTHONPATH")])),
+        },
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    tfvars = json.loads((tmp_path / "out" / "microseg.auto.tfvars.json").read_text())
+    out = podconfig.render(tfvars, tmp_path / "render")
+    # Go's default gzip level (what base64gzip uses, or better): Python's level 6 is the same deflate.
+    sizes = {role: len(gzip.compress(ud.encode(), 6)) for role, ud in next(iter(out.values())).items()}
+    assert all(s <= USER_DATA_LIMIT for s in sizes.values()), sizes
