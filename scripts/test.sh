@@ -15,7 +15,7 @@ if [ $# -gt 0 ]; then exec python -m pytest "$@"; fi
 # Apply tests mostly wait on provider waiters, so more workers than cores pays off.
 workers="${MICROSEG_TEST_WORKERS:-4}"
 log "tests: unit, property, static, plan, apply (-n $workers)"
-python -m pytest -n "$workers" --dist loadfile -m "not lab and not vmlab" tests  # exit 5 = nothing collected: a failure
+python -m pytest -n "$workers" --dist loadfile --durations=25 -m "not lab and not vmlab" tests  # exit 5 = nothing collected: a failure
 if [ "$(id -u)" = 0 ]; then
   log "tests: network-namespace lab"
   python -m pytest -m lab tests
@@ -27,5 +27,5 @@ log "mutation check: every mutant must be killed (tests/mutation)"
 python tests/mutation/run.py
 # Serial: QEMU's software emulation needs both cores for itself.
 log "tests: VM lab (QEMU, the stock Debian kernel, the pod image)"
-python -m pytest -m "vmlab and not vmpeer" tests  # vmpeer: docs/vmlab.md, not yet converging
+python -m pytest --durations=0 -m "vmlab and not vmpeer" tests  # vmpeer: docs/vmlab.md, not yet converging
 log "all tiers passed in $((SECONDS - start))s"
