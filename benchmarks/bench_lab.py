@@ -219,13 +219,13 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
     for r in results.values():
         keys += [k for k in r if k not in keys]
     names = list(results)
-    print(f"{'':<30}  " + "  ".join(f"{n:<40}" for n in names))
+    print(f"{'':<36}  " + "  ".join(f"{n:<40}" for n in names))
     for k in keys:
         cells = []
         for n in names:
             v = results[n].get(k, "")
             cells.append(f"{v if isinstance(v, str | int | float) else json.dumps(v):<40}")
-        print(f"{k:<30}  " + "  ".join(cells), flush=True)
+        print(f"{k:<36}  " + "  ".join(cells), flush=True)
 
 
 def main() -> int:
