@@ -91,6 +91,12 @@ EMULATOR_FIXES = {
         "its own outside address and generated PSK, inside addresses from its TunnelInsideCidr (AWS .1, "
         "customer gateway .2), the customer gateway's address and ASNs. The fix renders that per connection."
     ),
+    "vpn-tunnel-bandwidth": (
+        "moto ignores CreateVpnConnection's Options.TunnelBandwidth and DescribeVpnConnections returns no "
+        "Options at all, so the aws provider reads tunnel_bandwidth back empty and the next plan replaces a "
+        "connection created with large (5 Gbps) tunnels. AWS stores the setting and returns it in "
+        "Options.TunnelBandwidth (standard when none was asked for). The fix stores and returns it."
+    ),
     "elastic-ip-public-range": (
         "moto allocates Elastic IPs from 127.0.0.0/8 (loopback: no packet can carry it between hosts); AWS "
         "hands out public addresses. The fix allocates unique addresses from a public range (54.214.0.0/16, "
@@ -307,6 +313,23 @@ def _patch_vpn_tunnel_endpoints() -> None:
     vpn.VPNConnection.customer_gateway_configuration = property(configuration)  # type: ignore[assignment]
 
 
+def _patch_vpn_tunnel_bandwidth() -> None:
+    from moto.ec2.responses import vpn_connections as responses
+
+    create = responses.VPNConnections.create_vpn_connection
+
+    def create_fixed(self: Any) -> Any:
+        result = create(self)
+        options = self._get_param("Options", {}) or {}
+        # moto keeps no Options at all; the provider reads tunnel_bandwidth from Options.TunnelBandwidth.
+        result.result["VpnConnection"].options = {
+            "TunnelBandwidth": options.get("TunnelBandwidth") or "standard"
+        }
+        return result
+
+    responses.VPNConnections.create_vpn_connection = create_fixed  # type: ignore[method-assign]
+
+
 def _patch_elastic_ip_range() -> None:
     from moto.ec2.models import elastic_ip_addresses as eips
 
@@ -316,6 +339,7 @@ def _patch_elastic_ip_range() -> None:
 
 def main(argv: list[str]) -> None:
     _patch_vpn_tunnel_endpoints()
+    _patch_vpn_tunnel_bandwidth()
     _patch_elastic_ip_range()
     _patch_transit_gateway()
     _patch_deleted_attachments()

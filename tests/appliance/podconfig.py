@@ -239,17 +239,27 @@ def tunnel_crypto(options: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def load_tfvars(path: Path | None = None) -> dict[str, Any]:
+def load_tfvars(path: Path | None = None, transport: str = "vpn") -> dict[str, Any]:
     """The lab's tfvars: generated from fixtures/{inventory,flows}.csv + microseg.toml by the real
     generator; the hand-written contract-shaped fixture only where the generator is not installed
-    (or with MICROSEG_LAB_TFVARS=fixture). A generator that fails on the fixture fails the tests."""
+    (or with MICROSEG_LAB_TFVARS=fixture). A generator that fails on the fixture fails the tests.
+    `transport = "connect"`: the same fleet with `[pods] transport = "connect"` (the generator's
+    default of 2 Connect peers and its own /29s, TGW CIDR block and connect addresses)."""
     if path is not None:
         return json.loads(path.read_text())
     generator = REPO / "generator"
     if os.environ.get("MICROSEG_LAB_TFVARS") == "fixture" or not (generator / "microseg" / "cli.py").exists():
-        return json.loads(FIXTURE.read_text())
+        fixture = json.loads(FIXTURE.read_text())
+        return as_connect(fixture) if transport == "connect" else fixture
     fx = FIXTURE.parent
     with tempfile.TemporaryDirectory(prefix="microseg-gen-") as out:
+        settings = fx / "microseg.toml"
+        if transport != "vpn":
+            text = settings.read_text()
+            assert "\n[pods]\n" in text, "fixtures/microseg.toml has no [pods] table"
+            settings = Path(out, "settings", "microseg.toml")
+            settings.parent.mkdir()
+            settings.write_text(text.replace("\n[pods]\n", f'\n[pods]\ntransport = "{transport}"\n', 1))
         run = subprocess.run(
             [
                 sys.executable,
@@ -260,9 +270,9 @@ def load_tfvars(path: Path | None = None) -> dict[str, Any]:
                 "--flows",
                 str(fx / "flows.csv"),
                 "--settings",
-                str(fx / "microseg.toml"),
+                str(settings),
                 "--out",
-                out,
+                str(Path(out, "gen")),
             ],
             capture_output=True,
             text=True,
@@ -275,7 +285,7 @@ def load_tfvars(path: Path | None = None) -> dict[str, Any]:
         )
         if run.returncode:
             raise AssertionError(f"microseg generate failed ({run.returncode}):\n{run.stdout}{run.stderr}")
-        return json.loads(Path(out, "microseg.auto.tfvars.json").read_text())
+        return json.loads(Path(out, "gen", "microseg.auto.tfvars.json").read_text())
 
 
 def render(

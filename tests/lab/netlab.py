@@ -9,6 +9,13 @@ The TGW namespace emulates the two TGW route tables with policy routing: traffic
 uses the main table, which holds only the pods' BGP default route (ECMP, L4 hash) and no workload
 route, so workloads reach each other only through a pod; traffic from the pods (tunnels, core VPC)
 uses table 20 ("core"), which has the workload CIDRs.
+
+On the connect transport (tfvars `transport.type = "connect"`) the tunnels are GRE, so it runs only
+on a kernel with GRE (the VM lab's, benchmarks/bench_lab.py): the vpn's device 0 sits on the core's
+internal subnet at its `connect_address` and runs the rendered `microseg-tunnels` (one GRE tunnel per
+Connect peer); the TGW namespace holds each peer's GRE address and speaks BGP from the peer's second
+/29 host, and a `tgwb` namespace one routed hop behind it from the third host, as AWS's two BGP
+addresses per peer (that hop is what the rendered `ebgp-multihop 2` is for).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +46,7 @@ PREFIX = "msl-"  # every namespace of the lab; stale ones from an aborted run ar
 STATE = Path("/run/microseg-lab")
 INTERNET_SERVER = "203.0.113.10"
 CORE_TABLE = 20
+TGWB_LINK = ("10.255.255.1", "10.255.255.2")  # tgw <-> tgwb: the hop to the TGW's second BGP speaker
 
 
 class LabError(AssertionError):
@@ -71,9 +80,18 @@ class Pod:
     checker: subprocess.Popen[bytes] | None = None
 
     @property
+    def is_connect(self) -> bool:
+        return bool(self.data["transport"] == "connect")
+
+    @property
+    def tunnels(self) -> list[dict[str, Any]]:
+        """The vpn's tunnels to the TGW: IPsec tunnels (vpn) or Connect peers (connect), tgw1, tgw2, ..."""
+        return list(self.data["connect"]["peers"] if self.is_connect else self.data["tunnels"])
+
+    @property
     def tunnel_peers(self) -> list[str]:
         """Addresses of this pod's tunnel ends as the TGW sees them (BGP next hops)."""
-        return [t["local_inside_ip"] for t in self.data["tunnels"]]
+        return [t["local_inside_ip"] for t in self.tunnels]
 
     @property
     def fn_ip(self) -> str:
@@ -104,14 +122,23 @@ class Lab:
     pods: dict[str, Pod] = field(default_factory=dict)
     workloads: dict[str, Workload] = field(default_factory=dict)
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # {pod: {"vpn": user_data, "fw": user_data}} rendered beforehand (where this runs has no tofu: the VM)
+    rendered: dict[str, dict[str, str]] | None = None
+    initial_health: bool = True  # the health record each pod's agent finds when it starts
     tgw: str = ns_name("tgw")
+    tgwb: str = ns_name("tgwb")
     inet: str = ns_name("inet")
     _sysctl_restore: dict[str, str] = field(default_factory=dict)
     _nveth: int = 0
 
     # --- building ------------------------------------------------------------------------------
+    @property
+    def is_connect(self) -> bool:
+        return bool(podconfig.transport(self.tfvars)["type"] == "connect")
+
     def namespaces(self) -> list[str]:
         out = [self.tgw, self.inet, *(w.ns for w in self.workloads.values())]
+        out += [self.tgwb] if self.is_connect else []
         for p in self.pods.values():
             out += [p.vpn, p.fw, p.fn]
         return out
@@ -156,7 +183,7 @@ class Lab:
     def build(self) -> None:
         cleanup_stale()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        rendered = podconfig.render(self.tfvars, self.workdir / "render")
+        rendered = self.rendered or podconfig.render(self.tfvars, self.workdir / "render")
         for key in sorted(self.tfvars["pods"]):
             idx = self.tfvars["pods"][key]["index"]
             self.pods[key] = Pod(
@@ -169,10 +196,16 @@ class Lab:
             )
         # Drop logs from non-initial namespaces reach the kernel log only with this switch.
         self._set_sysctl("net.netfilter.nf_log_all_netns", "1")
+        if self.is_connect:
+            sh("modprobe", "ip_gre")  # `ip tunnel add` in a namespace needs the module loaded
         self._build_tgw_and_internet()
+        if self.is_connect:
+            self._build_tgwb()
         for pod in self.pods.values():
             self._build_pod(pod)
         self._start_tgw_bgp()
+        if self.is_connect:
+            self._start_tgw_bgp(second=True)
         for pod in self.pods.values():
             self._start_pod_bgp(pod)
 
@@ -249,7 +282,7 @@ class Lab:
         self._add_ns(pod.fw)
         self._add_ns(pod.fn)
         idx = d["pod_index"]
-        for t in d["tunnels"]:
+        for t in [] if pod.is_connect else d["tunnels"]:
             dev = f"p{idx}t{t['number']}"
             self._veth(self.tgw, dev, pod.vpn, f"tgw{t['number']}")
             sh(
@@ -294,11 +327,66 @@ class Lab:
         self._veth(pod.fw, "eth3", self.inet, f"p{idx}pub", nics["fw"]["public"]["mac"])
         sh("ip", "link", "set", f"p{idx}pub", "master", "pub", ns=self.inet)
         self._script(pod.vpn, pod.files["vpn"]["/usr/local/sbin/microseg-net"], "microseg-net")
+        if pod.is_connect:
+            self._build_connect(pod)
         self._script(pod.fw, pod.files["fw"]["/usr/local/sbin/microseg-net"], "microseg-net")
         sh("nft", "-f", "-", ns=pod.fw, input=pod.files["fw"]["/etc/nftables.conf"])
         self._script(pod.vpn, pod.files["vpn"]["/usr/local/sbin/microseg-qos"], "microseg-qos")
         # Observation only (not part of the pod): which flows entered from / left to the TGW here.
         sh("nft", "-f", "-", ns=pod.vpn, input=OBSERVE_NFT)
+
+    def _build_tgwb(self) -> None:
+        self._add_ns(self.tgwb)
+        for ns in (self.tgw, self.tgwb):
+            sh(
+                "sysctl",
+                "-q",
+                "-w",
+                "net.ipv4.conf.all.rp_filter=0",
+                "net.ipv4.conf.default.rp_filter=0",
+                ns=ns,
+            )
+        a, b = TGWB_LINK
+        self._veth(self.tgw, "tgwb", self.tgwb, "tgwa")
+        sh("ip", "addr", "add", f"{a}/30", "dev", "tgwb", ns=self.tgw)
+        sh("ip", "addr", "add", f"{b}/30", "dev", "tgwa", ns=self.tgwb)
+
+    def _build_connect(self, pod: Pod) -> None:
+        """The vpn's device 0 on the AZ's internal subnet (DHCP on AWS: its connect_address and the
+        subnet's router as default route), its rendered GRE tunnels, and the TGW's side of each: the
+        peer's GRE address, a GRE tunnel back, the /29's second host here and its third in tgwb."""
+        d, idx = pod.data, pod.data["pod_index"]
+        nic = d["interfaces"]["vpn"]["internal"]
+        self._veth(pod.vpn, "eth0", self.tgw, f"p{idx}vi", nic["mac"])
+        sh("ip", "link", "set", f"p{idx}vi", "master", "core-int", ns=self.tgw)
+        sh("ip", "addr", "add", f"{nic['ip']}/{nic['prefix_length']}", "dev", "eth0", ns=pod.vpn)
+        sh("ip", "route", "add", "default", "via", podconfig.host(nic["cidr"], 1), ns=pod.vpn)
+        self._script(pod.vpn, pod.files["vpn"]["/usr/local/sbin/microseg-tunnels"], "microseg-tunnels")
+        for t in pod.tunnels:
+            dev = f"p{idx}t{t['number']}"
+            second, third = t["peer_inside_ips"]
+            sh("ip", "addr", "add", f"{t['outside_ip']}/32", "dev", "lo", ns=self.tgw)
+            remote = d["connect"]["address"]
+            sh(
+                "ip",
+                "tunnel",
+                "add",
+                dev,
+                "mode",
+                "gre",
+                "local",
+                t["outside_ip"],
+                "remote",
+                remote,
+                ns=self.tgw,
+            )
+            sh("ip", "addr", "add", f"{second}/{t['inside_prefix_length']}", "dev", dev, ns=self.tgw)
+            sh("ip", "link", "set", dev, "up", ns=self.tgw)
+            sh("sysctl", "-q", "-w", f"net.ipv4.conf.{dev}.rp_filter=0", ns=self.tgw)
+            sh("ip", "rule", "add", "iif", dev, "lookup", str(CORE_TABLE), "priority", "100", ns=self.tgw)
+            sh("ip", "route", "add", f"{third}/32", "via", TGWB_LINK[1], ns=self.tgw)
+            sh("ip", "addr", "add", f"{third}/32", "dev", "lo", ns=self.tgwb)
+            sh("ip", "route", "add", t["inside_cidr"], "via", TGWB_LINK[0], ns=self.tgwb)
 
     # --- FRR -----------------------------------------------------------------------------------
     def _start_frr(self, ns: str, conf: str) -> None:
@@ -317,29 +405,36 @@ class Lab:
         if "% " in out:
             raise LabError(f"{ns}: vtysh -f frr.conf: {out}")
 
-    def _start_tgw_bgp(self) -> None:
+    def _start_tgw_bgp(self, second: bool = False) -> None:
+        """The TGW's BGP (hold 30 s, as AWS). Connect: `second` is the speaker of each peer's third
+        /29 host (in tgwb), the other one speaks from the second host."""
         asn = self.tfvars["asn"]
         lines = [
             "frr defaults traditional",
-            "hostname tgw",
+            f"hostname {'tgwb' if second else 'tgw'}",
             f"router bgp {asn['transit_gateway']}",
-            " bgp router-id 169.254.0.1",
+            f" bgp router-id 169.254.0.{2 if second else 1}",
             " no bgp ebgp-requires-policy",
             " no bgp network import-check",
             " timers bgp 10 30",
         ]
         for pod in self.pods.values():
-            for peer in pod.tunnel_peers:
+            for t in pod.tunnels:
+                peer = t["local_inside_ip"]
                 lines += [
                     f" neighbor {peer} remote-as {asn['pods']}",
                     f" neighbor {peer} timers 10 30",
                     f" neighbor {peer} timers connect 1",
                 ]
+                if pod.is_connect:
+                    lines.append(f" neighbor {peer} update-source {t['peer_inside_ips'][1 if second else 0]}")
+                if second:
+                    lines.append(f" neighbor {peer} ebgp-multihop 2")
         lines += [" address-family ipv4 unicast", "  maximum-paths 64"]
         # The core route table's propagated workload CIDRs, advertised to the pods as AWS does.
         lines += [f"  network {w['cidr']}" for w in self.tfvars["workloads"].values()]
         lines += [" exit-address-family", "exit"]
-        self._start_frr(self.tgw, "\n".join(lines) + "\n")
+        self._start_frr(self.tgwb if second else self.tgw, "\n".join(lines) + "\n")
 
     def agent_argv(self, pod: Pod) -> list[str]:
         """The agent's command line from the rendered unit and pod.env (so the lab runs the rendered
@@ -370,7 +465,7 @@ class Lab:
     def _start_pod_bgp(self, pod: Pod) -> None:
         self._start_frr(pod.vpn, pod.files["vpn"]["/etc/frr/frr.conf"])
         pod.health = self.workdir / f"{pod.key}.health.json"
-        self.set_health(pod.key, True)
+        self.set_health(pod.key, self.initial_health)
         self.start_agent(pod.key)
 
     def start_agent(self, pod: str) -> None:
@@ -733,3 +828,26 @@ def cleanup_stale() -> None:
             rundir.rmdir()
     if (STATE / "namespaces").exists():
         (STATE / "namespaces").unlink()
+
+
+def main(argv: list[str]) -> int:
+    """For a guest of the VM lab (tests/vmlab/test_connect.py): `up JOB` builds the lab of JOB (JSON:
+    tfvars, rendered configs, the pods' initial health) and leaves it running, printing where its
+    parts are; `down` stops and removes it."""
+    if argv[0] == "down":
+        cleanup_stale()
+        return 0
+    job = json.loads(Path(argv[1]).read_text())
+    work = Path(tempfile.mkdtemp(prefix="microseg-lab-"))
+    lab = Lab(job["tfvars"], work, rendered=job["rendered"], initial_health=job.get("healthy", True))
+    lab.build()
+    pods = {
+        k: {"vpn": p.vpn, "fw": p.fw, "health": str(p.health), "index": p.data["pod_index"]}
+        for k, p in lab.pods.items()
+    }
+    print(json.dumps({"tgw": lab.tgw, "tgwb": lab.tgwb, "pods": pods}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
