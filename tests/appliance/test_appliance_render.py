@@ -307,7 +307,7 @@ def _swanctl_tree(text: str) -> dict[str, Any]:
 
 # AWS caps user_data at 16 KiB (raw; here gzipped, as modules/pod sends it): the pod module refuses
 # to plan above it. Every fw carries every approved flow, so the flow count is the fleet's ceiling
-# (docs/architecture.md, "How big a policy fits in a pod"); the vpn grows only with the workloads (QoS classes).
+# (docs/architecture.md, "How big a policy fits in a pod"); the vpn grows with the workloads only.
 USER_DATA_LIMIT = 16384
 SCALE_WORKLOADS, SCALE_FLOWS = 100, 200
 
