@@ -23,6 +23,7 @@ from microseg.render.jsonfmt import dumps
 from microseg.render.lockfile import render_lock
 from microseg.render.report_json import render_report_json
 from microseg.render.report_md import render_report_md
+from microseg.render.shared import Shared, render_shared
 from microseg.render.stacks import STACKS_DIR, render_stacks
 from microseg.render.tfvars import render_tfvars, transport_json
 from microseg.render.topology import render_dot
@@ -177,22 +178,23 @@ def _write_reports(plan: Plan, into: Path) -> None:
     outdir.write_file(into, "report.json", dumps(render_report_json(plan)).encode())
 
 
-def _write_stacks(plan: Plan, into: Path) -> None:
+def _write_stacks(plan: Plan, into: Path, shared: Shared) -> None:
     """DIR/stacks/: one tfvars file per pipeline's stack, part of the same generation (docs/stacks.md)."""
     stacks = into / STACKS_DIR
-    stacks.mkdir(exist_ok=True)  # a failed child may have made it: the parent then writes it again
-    for name, data in render_stacks(plan).items():
+    stacks.mkdir()
+    for name, data in render_stacks(plan, shared).items():
         outdir.write_file(stacks, name, dumps(data).encode())
     outdir.fsync_dir(stacks)
 
 
-def _write_tfvars_and_diagram(plan: Plan, into: Path, stacks: bool = True) -> None:
+def _write_tfvars_and_diagram(plan: Plan, into: Path) -> None:
+    """The main tfvars, the stacks' tfvars (both from the same shared text) and the diagram."""
     dot = render_dot(plan)
     job = SvgJob(dot)  # dot lays out while the tfvars render
     try:
-        outdir.write_file(into, TFVARS, dumps(render_tfvars(plan)).encode())
-        if stacks:
-            _write_stacks(plan, into)
+        shared = render_shared(plan)
+        outdir.write_file(into, TFVARS, dumps(render_tfvars(plan, shared)).encode())
+        _write_stacks(plan, into, shared)
     except BaseException:
         job.cancel()
         raise
@@ -227,28 +229,24 @@ def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
     """Writes the whole set into a (temporary) generation directory."""
 
     def produce(into: Path) -> None:
-        pids: dict[Callable[[Plan, Path], None], int | None] = {}
+        pid = None
         if len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM:
-            # The reports and the per-stack tfvars each in a child, the lock, tfvars and diagram here.
-            pids = {w: _forked(w, plan, into) for w in (_write_reports, _write_stacks)}
+            # The reports in a child, the lock, tfvars, stacks and diagram here: about even halves.
+            pid = _forked(_write_reports, plan, into)
         try:
-            # After the fork: the reports (the longer half) need not wait for the lock's fsync.
+            # After the fork: the reports need not wait for the lock's fsync.
             outdir.write_file(into, outdir.LOCK_NAME, lock)
-            _write_tfvars_and_diagram(plan, into, stacks=pids.get(_write_stacks) is None)
+            _write_tfvars_and_diagram(plan, into)
         except BaseException:
-            for pid in pids.values():
-                if pid is not None:
-                    os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-            raise
-        for write in (_write_reports, _write_stacks):
-            pid = pids.get(write)
             if pid is not None:
-                _, status = os.waitpid(pid, 0)
-                if os.waitstatus_to_exitcode(status) == 0:
-                    continue
-            if write is _write_reports or pid is not None:
-                write(plan, into)  # serially: small plans, no fork, or a failed child
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            raise
+        if pid is not None:
+            _, status = os.waitpid(pid, 0)
+            if os.waitstatus_to_exitcode(status) == 0:
+                return
+        _write_reports(plan, into)  # serially: small plans, no fork, or a failed child
 
     return produce
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _json_string  # the C encoder ingress_rule uses
 from typing import Any, NamedTuple
@@ -20,6 +21,7 @@ from microseg.render.records import ingress_rule
 ANY = "0.0.0.0/0"
 _MARK = "\0"  # a stand-in description that splits a rule's JSON around the real one
 _MARK_JSON = _json_string(_MARK)
+_EMPTY_HEAD = '{"cidr": "", "description": ""'  # a rule's JSON up to its ports
 _SG_DESC = re.compile(r"[^A-Za-z0-9. _:/()#,@\[\]+=&;{}!$*-]")  # what AWS accepts in a rule description
 
 
@@ -122,6 +124,49 @@ def build_policy(
             text = _describe(f"{reference} {src_value} to {dst_value}", count)
             lines.append(half[0] + _json_string(text) + half[1])
     return Policy(out, ingress)
+
+
+def egress_rules(flows: list[FlowRule], sources: Collection[str]) -> dict[str, list[str]]:
+    """Each workload's security-group egress, each rule one line of JSON: the approved flows it is
+    the source of, one rule per (protocol, ports, destination CIDR); a rule approved by several flows
+    names each distinct `<reference> <source> to <destination>` once, joined by ", " (at most 255
+    characters). Rules sort by `<protocol>-<from>-<to>-<cidr>`. ``sources``: the workloads (a CIDR
+    source has no security group of ours)."""
+    # "<source>\0<key text>" -> the rule's first flow (sorting these sorts by source, then key
+    # text); the few rules that several flows approve keep the others apart. Flat, because at 50k
+    # flows almost every rule has one flow, and a dict or list per rule costs more than the rest.
+    first: dict[str, FlowRule] = {}
+    more: dict[str, list[FlowRule]] = {}
+    for flow in flows:
+        _, src, _, _, dst_cidr, protocol, lo, hi, _ = flow
+        if src not in sources:
+            continue
+        key = f"{src}\0{protocol}-{lo}-{hi}-{dst_cidr}"
+        if first.setdefault(key, flow) is not flow:
+            more.setdefault(key, []).append(flow)
+    # A rule's JSON: cidr and description first, then a tail per (protocol, ports) (a handful recur).
+    tails: dict[tuple[str, int, int], str] = {}
+    out: dict[str, list[str]] = {}
+    name, lines = "", []
+    for key in sorted(first):
+        _, src, dst, _, cidr, protocol, lo, hi, reference = first[key]
+        if src != name:
+            name, lines = src, out.setdefault(src, [])
+        tail = tails.get((protocol, lo, hi))
+        if tail is None:
+            tail = tails[protocol, lo, hi] = ingress_rule(protocol, lo, hi, "", "").partition(_EMPTY_HEAD)[2]
+        desc = f"{reference} {src} to {dst}"
+        if key in more:
+            descs = [desc]
+            for f in more[key]:
+                d = f"{f.reference} {src} to {f.destination}"
+                if d not in descs:
+                    descs.append(d)
+            desc = ", ".join(descs)
+        # The substitution is per character: the joined text is each flow's, sanitized alone.
+        desc = _SG_DESC.sub("_", desc)[:255]
+        lines.append(f'{{"cidr": {_json_string(cidr)}, "description": {_json_string(desc)}{tail}')
+    return out
 
 
 def _cidr(e: Endpoint, cidrs: dict[str, str]) -> str:

@@ -10,8 +10,9 @@ from pathlib import Path
 from gen_helpers import plan
 from microseg.cli import app
 from microseg.model import Settings
+from microseg.policy import egress_rules
 from microseg.render.jsonfmt import dumps
-from microseg.render.stacks import egress_rules, outside_supernet, render_stacks
+from microseg.render.stacks import outside_supernet, render_stacks
 from typer.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,7 +72,7 @@ def test_egress_grouped_by_protocol_ports_and_cidr_tickets_joined() -> None:
         "app-b,app-c,tcp,443,CHG-4",  # another source: app-b's own rule
     ]
     p = plan(ROWS, flows)
-    rules = {k: [json.loads(r) for r in v] for k, v in egress_rules(p).items()}
+    rules = {k: [json.loads(r) for r in v] for k, v in egress_rules(p.policy.flows, p.workloads).items()}
     c, d = p.allocations["app-c"].cidr, p.allocations["app-d"].cidr
     assert rules["app-a"] == sorted(
         [
@@ -98,7 +99,7 @@ def test_egress_grouped_by_protocol_ports_and_cidr_tickets_joined() -> None:
 
 def test_egress_descriptions_are_valid_for_aws_and_capped() -> None:
     flows = [f"app-a,app-c,tcp,443,CHG-{i:04d}" for i in range(40)]
-    rule = json.loads(egress_rules(plan(ROWS, flows))["app-a"][0])
+    rule = json.loads(egress_rules((q := plan(ROWS, flows)).policy.flows, q.workloads)["app-a"][0])
     assert len(rule["description"]) == 255
     assert ">" not in rule["description"]  # AWS rejects '>' in a rule description
 

@@ -94,6 +94,68 @@ def vpc_json(cidr: str, pinned: bool, subnet_prefix: int, subnets: dict[str, tup
     )
 
 
+def rules_json(rules: list[str]) -> str:
+    """A workload's rule list (lines of JSON each) as written one level below its keys."""
+    return "[" + _PAD + ("," + _PAD).join(rules) + _END + "]" if rules else "[]"
+
+
+def workload_fields(
+    account_id: str | None,
+    azs: list[str],
+    bandwidth: float,
+    cidr: str,
+    cost_center: str,
+    environment: str,
+    ingress_rules: list[str],
+    internet_egress: bool,
+    owner: str,
+    qos: float,
+    subnets: dict[str, tuple[str, str]],
+    egress_rules: list[str] = [],  # noqa: B006 - read only
+) -> dict[str, str]:
+    """A workload's values, each written as JSON for its key at workloads.<name>.<key>: the main
+    tfvars, the stacks' tfvars and their one-line records pick from the same text (written once)."""
+    return {
+        "account_id": json_scalar(account_id),
+        "azs": f"[{', '.join(map(_s, azs))}]" if azs else "[]",
+        "bandwidth_mbps": json_scalar(bandwidth),
+        "cidr": _s(cidr),
+        "cost_center": _s(cost_center),
+        "egress_rules": rules_json(egress_rules),
+        "environment": _s(environment),
+        "ingress_rules": rules_json(ingress_rules),
+        "internet_egress": "true" if internet_egress else "false",
+        "owner": _s(owner),
+        "qos_mbps_per_pod": json_scalar(qos),
+        "subnets": _subnets_json(subnets),
+    }
+
+
+def keyed_json(fields: dict[str, str], keys: tuple[str, ...]) -> str:
+    """The record of ``keys`` (sorted) at workloads.<name>, as the indenting encoder writes it."""
+    return "{\n      " + _KEY.join([f'"{k}": {fields[k]}' for k in keys]) + "\n    }"
+
+
+def line_json(fields: dict[str, str], keys: tuple[str, ...]) -> str:
+    """The record of ``keys`` (sorted, scalars only) on one line, as a Record is written."""
+    return "{" + ", ".join([f'"{k}": {fields[k]}' for k in keys]) + "}"
+
+
+TFVARS_WORKLOAD_KEYS = (
+    "account_id",
+    "azs",
+    "bandwidth_mbps",
+    "cidr",
+    "cost_center",
+    "environment",
+    "ingress_rules",
+    "internet_egress",
+    "owner",
+    "qos_mbps_per_pod",
+    "subnets",
+)
+
+
 def workload_json(
     account_id: str | None,
     azs: list[str],
@@ -109,27 +171,20 @@ def workload_json(
 ) -> str:
     """One tfvars workload exactly as the indenting encoder writes it at workloads.<name> (keys
     sorted, records one per line): 10k of them are most of the tfvars, and a template is ~3x faster."""
-    rules = "[" + _PAD + ("," + _PAD).join(ingress_rules) + _END + "]" if ingress_rules else "[]"
-    nets = _subnets_json(subnets)
-    return (
-        "{\n      "
-        + _KEY.join(
-            (
-                f'"account_id": {json_scalar(account_id)}',
-                f'"azs": [{", ".join(map(_s, azs))}]' if azs else '"azs": []',
-                f'"bandwidth_mbps": {json_scalar(bandwidth)}',
-                f'"cidr": {_s(cidr)}',
-                f'"cost_center": {_s(cost_center)}',
-                f'"environment": {_s(environment)}',
-                f'"ingress_rules": {rules}',
-                f'"internet_egress": {"true" if internet_egress else "false"}',
-                f'"owner": {_s(owner)}',
-                f'"qos_mbps_per_pod": {json_scalar(qos)}',
-                f'"subnets": {nets}',
-            )
-        )
-        + "\n    }"
+    fields = workload_fields(
+        account_id,
+        azs,
+        bandwidth,
+        cidr,
+        cost_center,
+        environment,
+        ingress_rules,
+        internet_egress,
+        owner,
+        qos,
+        subnets,
     )
+    return keyed_json(fields, TFVARS_WORKLOAD_KEYS)
 
 
 def report_workload_json(

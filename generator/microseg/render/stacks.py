@@ -10,20 +10,17 @@ the supernet, required pods) is decided here, so the stacks only consume values.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from microseg.netaddr import cidr_span
 from microseg.plan import Plan
-from microseg.render.flowlines import tfvars_flow
-from microseg.render.jsonfmt import Lines, Record
-from microseg.render.records import ingress_rule
+from microseg.render.jsonfmt import Raw, Record
+from microseg.render.records import keyed_json, line_json
+from microseg.render.shared import Shared, render_shared
 from microseg.render.tfvars import pod_json, transport_json
 
 STACKS_DIR = "stacks"
 NETWORK_FILE = "network.auto.tfvars.json"
-# What AWS accepts in a security-group rule description (the policy's ingress rules use the same).
-_SG_DESC = re.compile(r"[^A-Za-z0-9. _:/()#,@\[\]+=&;{}!$*-]")
 
 
 def stack_name(account_id: str | None) -> str:
@@ -33,31 +30,6 @@ def stack_name(account_id: str | None) -> str:
 
 def stack_file(account_id: str | None) -> str:
     return f"{stack_name(account_id)}.auto.tfvars.json"
-
-
-def egress_rules(plan: Plan) -> dict[str, list[str]]:
-    """Each workload's security-group egress: the approved flows it is the source of, one rule per
-    (protocol, ports, destination CIDR); a rule approved by several flows names each distinct
-    `<reference> <source> to <destination>` once, joined by ", " (at most 255 characters)."""
-    grouped: dict[str, dict[str, tuple[tuple[str, int, int, str], list[str]]]] = {}
-    for f in plan.policy.flows:
-        if f.source not in plan.workloads:
-            continue  # a CIDR source: no security group of ours sends it
-        key = f"{f.protocol}-{f.from_port}-{f.to_port}-{f.destination_cidr}"
-        by_key = grouped.setdefault(f.source, {})
-        entry = by_key.get(key)
-        desc = _SG_DESC.sub("_", f"{f.reference} {f.source} to {f.destination}")
-        if entry is None:
-            by_key[key] = ((f.protocol, f.from_port, f.to_port, f.destination_cidr), [desc])
-        elif desc not in entry[1]:
-            entry[1].append(desc)
-    return {
-        name: [
-            ingress_rule(proto, lo, hi, cidr, ", ".join(descs)[:255])
-            for _, ((proto, lo, hi, cidr), descs) in sorted(by_key.items())
-        ]
-        for name, by_key in grouped.items()
-    }
 
 
 def outside_supernet(plan: Plan) -> list[str]:
@@ -76,7 +48,22 @@ def _common(plan: Plan) -> dict[str, Any]:
     return {"name": s.name, "region": s.region, "tags": dict(s.tags)}
 
 
-def render_network(plan: Plan) -> dict[str, Any]:
+# What each stack takes of a workload (render_shared wrote the values), keys sorted.
+NETWORK_WORKLOAD_KEYS = ("account_id", "cidr", "internet_egress", "qos_mbps_per_pod")
+STACK_WORKLOAD_KEYS = (
+    "azs",
+    "bandwidth_mbps",
+    "cidr",
+    "cost_center",
+    "egress_rules",
+    "environment",
+    "ingress_rules",
+    "owner",
+    "subnets",
+)
+
+
+def render_network(plan: Plan, shared: Shared) -> dict[str, Any]:
     """stacks/network: the TGW, core VPC, pods, health, management, observability, RAM share."""
     s = plan.settings
     return {
@@ -91,39 +78,19 @@ def render_network(plan: Plan) -> dict[str, Any]:
         "required_pods": plan.fleet.required,
         "instance_types": dict(s.instance_types),
         # What the pods' firewalls and shaping need of every workload; the VPCs are the accounts' own.
-        "workloads": {
-            name: Record(
-                account_id=w.account_id,
-                cidr=plan.allocations[name].cidr,
-                internet_egress=w.internet_egress,
-                qos_mbps_per_pod=plan.qos[name],
-            )
-            for name, w in plan.workloads.items()
-        },
+        "workloads": {name: Raw(line_json(f, NETWORK_WORKLOAD_KEYS)) for name, f in shared.workloads.items()},
         "ram_share_accounts": sorted({w.account_id for w in plan.workloads.values() if w.account_id}),
-        "flows": Lines(map(tfvars_flow, plan.policy.flows)),
+        "flows": shared.flows,
         "management": {"allowed_domains": list(s.allowed_domains)},
     }
 
 
-def render_workload_stacks(plan: Plan) -> dict[str, dict[str, Any]]:
+def render_workload_stacks(plan: Plan, shared: Shared) -> dict[str, dict[str, Any]]:
     """stacks/workloads inputs, keyed by file name: one per account that owns workloads."""
-    egress = egress_rules(plan)
-    ingress = plan.policy.ingress
     by_account: dict[str | None, dict[str, Any]] = {}
     for name, w in plan.workloads.items():
-        a = plan.allocations[name]
-        by_account.setdefault(w.account_id, {})[name] = {
-            "cidr": a.cidr,
-            "azs": list(a.subnets),
-            "subnets": {az: Record(workload=wl, attachment=at) for az, (wl, at) in sorted(a.subnets.items())},
-            "bandwidth_mbps": w.bandwidth_mbps,
-            "environment": w.environment,
-            "owner": w.owner,
-            "cost_center": w.cost_center,
-            "ingress_rules": Lines(ingress.get(name, [])),
-            "egress_rules": Lines(egress.get(name, [])),
-        }
+        record = keyed_json(shared.workloads[name], STACK_WORKLOAD_KEYS)
+        by_account.setdefault(w.account_id, {})[name] = Raw(record)
     return {
         stack_file(account): {
             **_common(plan),
@@ -135,6 +102,8 @@ def render_workload_stacks(plan: Plan) -> dict[str, dict[str, Any]]:
     }
 
 
-def render_stacks(plan: Plan) -> dict[str, dict[str, Any]]:
-    """Every file of DIR/stacks/, keyed by file name."""
-    return {NETWORK_FILE: render_network(plan), **render_workload_stacks(plan)}
+def render_stacks(plan: Plan, shared: Shared | None = None) -> dict[str, dict[str, Any]]:
+    """Every file of DIR/stacks/, keyed by file name. ``shared``: what this run already wrote for
+    the main tfvars too (render_shared)."""
+    shared = shared or render_shared(plan)
+    return {NETWORK_FILE: render_network(plan, shared), **render_workload_stacks(plan, shared)}
