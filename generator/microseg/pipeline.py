@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -178,31 +179,30 @@ def _write_reports(plan: Plan, into: Path) -> None:
     outdir.write_file(into, "report.json", dumps(render_report_json(plan)).encode())
 
 
-def _write_stacks(plan: Plan, into: Path, shared: Shared) -> None:
+def _write_stacks(plan: Plan, into: Path, shared: Shared, sync: outdir.Syncer) -> None:
     """DIR/stacks/: one tfvars file per pipeline's stack, part of the same generation (docs/stacks.md)."""
     stacks = into / STACKS_DIR
     stacks.mkdir()
     for name, data in render_stacks(plan, shared).items():
-        outdir.write_file(stacks, name, dumps(data).encode())
-    outdir.fsync_dir(stacks)
+        sync.write(stacks, name, dumps(data).encode())
 
 
-def _write_tfvars_and_diagram(plan: Plan, into: Path) -> None:
+def _write_tfvars_and_diagram(plan: Plan, into: Path, sync: outdir.Syncer) -> None:
     """The main tfvars, the stacks' tfvars (both from the same shared text) and the diagram."""
     dot = render_dot(plan)
     job = SvgJob(dot)  # dot lays out while the tfvars render
     try:
         shared = render_shared(plan)
-        outdir.write_file(into, TFVARS, dumps(render_tfvars(plan, shared)).encode())
-        _write_stacks(plan, into, shared)
+        sync.write(into, TFVARS, dumps(render_tfvars(plan, shared)).encode())
+        _write_stacks(plan, into, shared, sync)
     except BaseException:
         job.cancel()
         raise
     svg, _ = job.result()
     if svg is not None:
-        outdir.write_file(into, "topology.svg", svg)
+        sync.write(into, "topology.svg", svg)
     else:
-        outdir.write_file(into, "topology.dot", dot.encode())
+        sync.write(into, "topology.dot", dot.encode())
 
 
 def _forked(write: Callable[[Plan, Path], None], plan: Plan, into: Path) -> int | None:
@@ -233,11 +233,16 @@ def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
         if len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM:
             # The reports in a child, the lock, tfvars, stacks and diagram here: about even halves.
             pid = _forked(_write_reports, plan, into)
+        sync = outdir.Syncer()
         try:
             # After the fork: the reports need not wait for the lock's fsync.
-            outdir.write_file(into, outdir.LOCK_NAME, lock)
-            _write_tfvars_and_diagram(plan, into)
+            sync.write(into, outdir.LOCK_NAME, lock)
+            _write_tfvars_and_diagram(plan, into, sync)
+            sync.wait()
+            outdir.fsync_dir(into / STACKS_DIR)
         except BaseException:
+            with contextlib.suppress(OSError):
+                sync.wait()  # no thread still writing when the caller removes the directory
             if pid is not None:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)

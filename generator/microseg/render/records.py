@@ -37,6 +37,13 @@ def ingress_rule(protocol: str, from_port: int, to_port: int, cidr: str, descrip
     )
 
 
+def check_ints(*columns: tuple[object, ...]) -> None:
+    """What json_int checks, for whole columns at once (batch writers format ints with str())."""
+    for column in columns:
+        if not set(map(type, column)) <= {int}:
+            raise TypeError("expected ints")
+
+
 def _ingress_rule(r: dict[str, Any]) -> str:
     return ingress_rule(r["protocol"], r["from_port"], r["to_port"], r["cidr"], r["description"])
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from microseg.plan import Plan
 from microseg.policy import egress_rules
-from microseg.render.flowlines import tfvars_flow
+from microseg.render.flowlines import tfvars_flows
 from microseg.render.jsonfmt import Lines
 from microseg.render.records import workload_fields
 
@@ -41,4 +41,4 @@ def render_shared(plan: Plan) -> Shared:
             subnets=a.subnets,
             egress_rules=egress.get(name, []),
         )
-    return Shared(workloads, Lines(map(tfvars_flow, plan.policy.flows)))
+    return Shared(workloads, Lines(tfvars_flows(plan.policy.flows)))
