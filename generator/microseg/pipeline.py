@@ -20,12 +20,12 @@ from microseg.parse.flows import load_flows
 from microseg.parse.inventory import load_inventory
 from microseg.parse.settings import load_settings
 from microseg.plan import Plan, build_plan
-from microseg.render.jsonfmt import dumps
+from microseg.render.jsonfmt import Lines, dumps
 from microseg.render.lockfile import render_lock
 from microseg.render.report_json import render_report_json
 from microseg.render.report_md import render_report_md
 from microseg.render.shared import Shared, render_shared
-from microseg.render.stacks import STACKS_DIR, render_stacks
+from microseg.render.stacks import NETWORK_FILE, STACKS_DIR, render_network, render_workload_stacks
 from microseg.render.tfvars import render_tfvars, transport_json
 from microseg.render.topology import render_dot
 from microseg.segmentation import check_flow_cidrs
@@ -173,28 +173,27 @@ def lock_and_id(plan: Plan) -> tuple[Plan, bytes]:
     return replace(plan, generation=gid), text.replace(outdir.PLACEHOLDER, gid, 1).encode()
 
 
-def _write_reports(plan: Plan, into: Path) -> None:
-    """report.md and report.json: about as much work as the tfvars and diagram at 10k workloads."""
+def _write_reports(plan: Plan, into: Path, flows: Lines | None = None) -> None:
+    """report.md, report.json and the network stack's tfvars (``flows``: its flows' lines, if this
+    process has them): at 10k workloads about as much work as the rest, so a child writes them."""
     outdir.write_file(into, "report.md", render_report_md(plan).encode())
     outdir.write_file(into, "report.json", dumps(render_report_json(plan)).encode())
-
-
-def _write_stacks(plan: Plan, into: Path, shared: Shared, sync: outdir.Syncer) -> None:
-    """DIR/stacks/: one tfvars file per pipeline's stack, part of the same generation (docs/stacks.md)."""
     stacks = into / STACKS_DIR
-    stacks.mkdir()
-    for name, data in render_stacks(plan, shared).items():
-        sync.write(stacks, name, dumps(data).encode())
+    stacks.mkdir(exist_ok=True)
+    outdir.write_file(stacks, NETWORK_FILE, dumps(render_network(plan, flows)).encode())
 
 
-def _write_tfvars_and_diagram(plan: Plan, into: Path, sync: outdir.Syncer) -> None:
-    """The main tfvars, the stacks' tfvars (both from the same shared text) and the diagram."""
+def _write_tfvars_and_diagram(plan: Plan, into: Path, sync: outdir.Syncer) -> Shared:
+    """The main tfvars, the workload stacks' tfvars (both from the same shared text) and the diagram."""
     dot = render_dot(plan)
     job = SvgJob(dot)  # dot lays out while the tfvars render
     try:
         shared = render_shared(plan)
         sync.write(into, TFVARS, dumps(render_tfvars(plan, shared)).encode())
-        _write_stacks(plan, into, shared, sync)
+        stacks = into / STACKS_DIR
+        stacks.mkdir(exist_ok=True)
+        for name, data in render_workload_stacks(plan, shared).items():
+            sync.write(stacks, name, dumps(data).encode())
     except BaseException:
         job.cancel()
         raise
@@ -203,6 +202,7 @@ def _write_tfvars_and_diagram(plan: Plan, into: Path, sync: outdir.Syncer) -> No
         sync.write(into, "topology.svg", svg)
     else:
         sync.write(into, "topology.dot", dot.encode())
+    return shared
 
 
 def _forked(write: Callable[[Plan, Path], None], plan: Plan, into: Path) -> int | None:
@@ -231,15 +231,15 @@ def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
     def produce(into: Path) -> None:
         pid = None
         if len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM:
-            # The reports in a child, the lock, tfvars, stacks and diagram here: about even halves.
+            # The reports and the network stack in a child; the lock, the tfvars, the workload
+            # stacks and the diagram here: about even halves.
             pid = _forked(_write_reports, plan, into)
         sync = outdir.Syncer()
         try:
             # After the fork: the reports need not wait for the lock's fsync.
             sync.write(into, outdir.LOCK_NAME, lock)
-            _write_tfvars_and_diagram(plan, into, sync)
+            shared = _write_tfvars_and_diagram(plan, into, sync)
             sync.wait()
-            outdir.fsync_dir(into / STACKS_DIR)
         except BaseException:
             with contextlib.suppress(OSError):
                 sync.wait()  # no thread still writing when the caller removes the directory
@@ -247,11 +247,10 @@ def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
             raise
-        if pid is not None:
-            _, status = os.waitpid(pid, 0)
-            if os.waitstatus_to_exitcode(status) == 0:
-                return
-        _write_reports(plan, into)  # serially: small plans, no fork, or a failed child
+        status = os.waitpid(pid, 0)[1] if pid is not None else None
+        if status is None or os.waitstatus_to_exitcode(status) != 0:
+            _write_reports(plan, into, shared.flows)  # serially: small plans, no fork, or a failed child
+        outdir.fsync_dir(into / STACKS_DIR)
 
     return produce
 

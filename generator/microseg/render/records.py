@@ -143,11 +143,6 @@ def keyed_json(fields: dict[str, str], keys: tuple[str, ...]) -> str:
     return "{\n      " + _KEY.join([f'"{k}": {fields[k]}' for k in keys]) + "\n    }"
 
 
-def line_json(fields: dict[str, str], keys: tuple[str, ...]) -> str:
-    """The record of ``keys`` (sorted, scalars only) on one line, as a Record is written."""
-    return "{" + ", ".join([f'"{k}": {fields[k]}' for k in keys]) + "}"
-
-
 TFVARS_WORKLOAD_KEYS = (
     "account_id",
     "azs",

@@ -14,8 +14,9 @@ from typing import Any
 
 from microseg.netaddr import cidr_span
 from microseg.plan import Plan
-from microseg.render.jsonfmt import Raw, Record
-from microseg.render.records import keyed_json, line_json
+from microseg.render.flowlines import tfvars_flows
+from microseg.render.jsonfmt import Lines, Raw, Record
+from microseg.render.records import keyed_json
 from microseg.render.shared import Shared, render_shared
 from microseg.render.tfvars import pod_json, transport_json
 
@@ -48,8 +49,7 @@ def _common(plan: Plan) -> dict[str, Any]:
     return {"name": s.name, "region": s.region, "tags": dict(s.tags)}
 
 
-# What each stack takes of a workload (render_shared wrote the values), keys sorted.
-NETWORK_WORKLOAD_KEYS = ("account_id", "cidr", "internet_egress", "qos_mbps_per_pod")
+# What a workload stack takes of each workload (render_shared wrote the values), keys sorted.
 STACK_WORKLOAD_KEYS = (
     "azs",
     "bandwidth_mbps",
@@ -63,8 +63,9 @@ STACK_WORKLOAD_KEYS = (
 )
 
 
-def render_network(plan: Plan, shared: Shared) -> dict[str, Any]:
-    """stacks/network: the TGW, core VPC, pods, health, management, observability, RAM share."""
+def render_network(plan: Plan, flows: Lines | None = None) -> dict[str, Any]:
+    """stacks/network: the TGW, core VPC, pods, health, management, observability, RAM share.
+    ``flows``: the flows' lines, when this run already wrote them for the main tfvars."""
     s = plan.settings
     return {
         **_common(plan),
@@ -78,9 +79,17 @@ def render_network(plan: Plan, shared: Shared) -> dict[str, Any]:
         "required_pods": plan.fleet.required,
         "instance_types": dict(s.instance_types),
         # What the pods' firewalls and shaping need of every workload; the VPCs are the accounts' own.
-        "workloads": {name: Raw(line_json(f, NETWORK_WORKLOAD_KEYS)) for name, f in shared.workloads.items()},
+        "workloads": {
+            name: Record(
+                account_id=w.account_id,
+                cidr=plan.allocations[name].cidr,
+                internet_egress=w.internet_egress,
+                qos_mbps_per_pod=plan.qos[name],
+            )
+            for name, w in plan.workloads.items()
+        },
         "ram_share_accounts": sorted({w.account_id for w in plan.workloads.values() if w.account_id}),
-        "flows": shared.flows,
+        "flows": Lines(tfvars_flows(plan.policy.flows)) if flows is None else flows,
         "management": {"allowed_domains": list(s.allowed_domains)},
     }
 
@@ -106,4 +115,4 @@ def render_stacks(plan: Plan, shared: Shared | None = None) -> dict[str, dict[st
     """Every file of DIR/stacks/, keyed by file name. ``shared``: what this run already wrote for
     the main tfvars too (render_shared)."""
     shared = shared or render_shared(plan)
-    return {NETWORK_FILE: render_network(plan, shared), **render_workload_stacks(plan, shared)}
+    return {NETWORK_FILE: render_network(plan, shared.flows), **render_workload_stacks(plan, shared)}
