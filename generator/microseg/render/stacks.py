@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from microseg.netaddr import cidr_span
-from microseg.plan import Plan
+from microseg.plan import Plan, outside_supernet
 from microseg.render.flowlines import tfvars_flows
 from microseg.render.jsonfmt import Lines, Raw, Record
 from microseg.render.records import keyed_json
@@ -31,17 +30,6 @@ def stack_name(account_id: str | None) -> str:
 
 def stack_file(account_id: str | None) -> str:
     return f"{stack_name(account_id)}.auto.tfvars.json"
-
-
-def outside_supernet(plan: Plan) -> list[str]:
-    """Workload CIDRs (brownfield pins) not inside workload_supernet: the core routes them to the TGW too."""
-    lo, hi = cidr_span(plan.settings.workload_supernet)
-    out = set()
-    for a in plan.allocations.values():
-        start, end = cidr_span(a.cidr)
-        if start < lo or end > hi:
-            out.add(a.cidr)
-    return sorted(out, key=cidr_span)
 
 
 def _common(plan: Plan) -> dict[str, Any]:
@@ -72,7 +60,7 @@ def render_network(plan: Plan, flows: Lines | None = None) -> dict[str, Any]:
         "azs": list(s.azs),
         "asn": dict(plan.asn),
         "workload_supernet": s.workload_supernet,
-        "outside_supernet_cidrs": outside_supernet(plan),
+        "outside_supernet_cidrs": outside_supernet(plan.settings, plan.allocations),
         "core": {"cidr": plan.core.cidr, "subnets": {az: Record(v) for az, v in plan.core.subnets.items()}},
         "transport": transport_json(s),
         "pods": {p.name: pod_json(plan, p) for p in plan.pods.values()},
