@@ -357,9 +357,8 @@ def test_workload_security_groups_follow_the_flows(planned) -> None:
         got_out = {(v["cidr_ipv4"], v["ip_protocol"]) for a, v in egress.items() if a.startswith(mod)}
         assert got_out == {(c, "-1" if p == "any" else p) for c, p in flows_out}, name
         # Exactly the generator's egress rules, descriptions included (no HCL re-derives them).
-        got_rules = sorted(
-            (v["cidr_ipv4"], v["ip_protocol"], v["description"]) for a, v in egress.items() if a.startswith(mod)
-        )
+        mine = [v for a, v in egress.items() if a.startswith(mod)]
+        got_rules = sorted((v["cidr_ipv4"], v["ip_protocol"], v["description"]) for v in mine)
         want_rules = sorted(
             (r["cidr"], "-1" if r["protocol"] == "any" else r["protocol"], r["description"])
             for r in w["egress_rules"]
