@@ -15,7 +15,7 @@ from typing import Any
 from microseg.plan import Plan, outside_supernet
 from microseg.render.flowlines import tfvars_flows
 from microseg.render.jsonfmt import Lines, Raw, Record
-from microseg.render.records import keyed_json
+from microseg.render.records import TFVARS_WORKLOAD_KEYS, keyed_json
 from microseg.render.shared import Shared, render_shared
 from microseg.render.tfvars import pod_json, transport_json
 
@@ -37,17 +37,10 @@ def _common(plan: Plan) -> dict[str, Any]:
     return {"name": s.name, "region": s.region, "tags": dict(s.tags)}
 
 
-# What a workload stack takes of each workload (render_shared wrote the values), keys sorted.
-STACK_WORKLOAD_KEYS = (
-    "azs",
-    "bandwidth_mbps",
-    "cidr",
-    "cost_center",
-    "egress_rules",
-    "environment",
-    "ingress_rules",
-    "owner",
-    "subnets",
+# A workload stack's record is the main tfvars' without what only the network stack needs (the
+# pods' firewalls and shaping): the same text, written once by render_shared.
+STACK_WORKLOAD_KEYS = tuple(
+    k for k in TFVARS_WORKLOAD_KEYS if k not in ("account_id", "internet_egress", "qos_mbps_per_pod")
 )
 
 
