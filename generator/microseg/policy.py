@@ -114,7 +114,7 @@ def build_policy(
         lines = ingress[target] = []
         items = sorted(by_key.items())
         for key, (reference, src_value, dst_value, count, _) in (
-            _merge_ports(items) if len(items) > 1 else items
+            _merge_ports(items) if len(items) > 1 and _may_merge(items) else items
         ):
             half = halves.get(key)
             if half is None:
@@ -226,6 +226,21 @@ class _Locator:
         if i >= 0 and hi <= self.spans[i][1]:
             return [self.spans[i][2]]
         return []
+
+
+def _may_merge(items: list[tuple[tuple[str, int, int, str], list[Any]]]) -> bool:
+    """False when _merge_ports would return ``items`` as they are (checked without building
+    anything: most workloads' rules are a few distinct ports). True for a protocol-any rule, or two
+    rules of one protocol side by side whose ports touch: ``items`` sort by protocol, then port, so
+    any rule between two touching rules of one CIDR touches the first of them."""
+    last_proto, last_hi = "", -2
+    for (proto, lo, hi, _), _ in items:
+        if proto == "any":
+            return True
+        if proto == last_proto and proto in ("tcp", "udp") and lo <= last_hi + 1:
+            return True
+        last_proto, last_hi = proto, hi
+    return False
 
 
 def _merge_ports(items: list[tuple[tuple[str, int, int, str], list[Any]]]) -> list[Any]:
