@@ -183,19 +183,37 @@ def _write_reports(plan: Plan, into: Path, flows: Lines | None = None) -> None:
     outdir.write_file(stacks, NETWORK_FILE, dumps(render_network(plan, flows)).encode())
 
 
-def _write_tfvars_and_diagram(plan: Plan, into: Path, sync: outdir.Syncer) -> Shared:
-    """The main tfvars, the workload stacks' tfvars (both from the same shared text) and the diagram."""
+def _write_tfvars(plan: Plan, into: Path, shared: Shared) -> None:
+    outdir.write_file(into, TFVARS, dumps(render_tfvars(plan, shared)).encode())
+
+
+def _write_tfvars_and_diagram(plan: Plan, into: Path, sync: outdir.Syncer, parallel: bool) -> Shared:
+    """The main tfvars, the workload stacks' tfvars (both from the same shared text) and the diagram.
+    ``parallel``: the main tfvars in a child once the shared text is written (it has a core of its
+    own while this process writes the stacks and the reports' child runs: about even thirds)."""
     dot = render_dot(plan)
     job = SvgJob(dot)  # dot lays out while the tfvars render
+    pid = None
     try:
         shared = render_shared(plan)
-        sync.write(into, TFVARS, dumps(render_tfvars(plan, shared)).encode())
+        if parallel:
+            sync.wait()  # no fsync thread running while the process forks (the lock's is long done)
+            pid = _forked(lambda p, d: _write_tfvars(p, d, shared), plan, into)
+        if pid is None:
+            sync.write(into, TFVARS, dumps(render_tfvars(plan, shared)).encode())
         stacks = into / STACKS_DIR
         stacks.mkdir(exist_ok=True)
         for name, data in render_workload_stacks(plan, shared).items():
             sync.write(stacks, name, dumps(data).encode())
+        if pid is not None and os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0:
+            pid = None
+            sync.write(into, TFVARS, dumps(render_tfvars(plan, shared)).encode())  # the child failed
     except BaseException:
         job.cancel()
+        if pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
         raise
     svg, _ = job.result()
     if svg is not None:
@@ -230,15 +248,16 @@ def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
 
     def produce(into: Path) -> None:
         pid = None
-        if len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM:
-            # The reports and the network stack in a child; the lock, the tfvars, the workload
-            # stacks and the diagram here: about even halves.
+        parallel = len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM
+        if parallel:
+            # The reports and the network stack in a child; the lock, the shared text, the workload
+            # stacks and the diagram here, the main tfvars in a second child (see below).
             pid = _forked(_write_reports, plan, into)
         sync = outdir.Syncer()
         try:
             # After the fork: the reports need not wait for the lock's fsync.
             sync.write(into, outdir.LOCK_NAME, lock)
-            shared = _write_tfvars_and_diagram(plan, into, sync)
+            shared = _write_tfvars_and_diagram(plan, into, sync, parallel)
             sync.wait()
         except BaseException:
             with contextlib.suppress(OSError):
