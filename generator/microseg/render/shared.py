@@ -5,19 +5,29 @@ flows, writing them once for both files halves the work of the two."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from microseg.plan import Plan
-from microseg.policy import egress_rules
+from microseg.policy import FlowRule, egress_rules
 from microseg.render.flowlines import tfvars_flows
 from microseg.render.jsonfmt import Lines
 from microseg.render.records import workload_fields
 
 
-@dataclass(frozen=True, slots=True)
 class Shared:
-    workloads: dict[str, dict[str, str]]  # name -> key -> its JSON text at workloads.<name>.<key>
-    flows: Lines  # one line per approved flow
+    """``workloads``: name -> key -> its JSON text at workloads.<name>.<key>; ``flows``: one line per
+    approved flow, written on first use (at big plans only the main tfvars' child needs them)."""
+
+    __slots__ = ("_flows", "_rules", "workloads")
+
+    def __init__(self, workloads: dict[str, dict[str, str]], rules: list[FlowRule]) -> None:
+        self.workloads = workloads
+        self._rules = rules
+        self._flows: Lines | None = None
+
+    @property
+    def flows(self) -> Lines:
+        if self._flows is None:
+            self._flows = Lines(tfvars_flows(self._rules))
+        return self._flows
 
 
 def render_shared(plan: Plan) -> Shared:
@@ -41,4 +51,4 @@ def render_shared(plan: Plan) -> Shared:
             subnets=a.subnets,
             egress_rules=egress.get(name, []),
         )
-    return Shared(workloads, Lines(tfvars_flows(plan.policy.flows)))
+    return Shared(workloads, plan.policy.flows)
