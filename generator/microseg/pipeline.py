@@ -20,6 +20,7 @@ from microseg.parse.flows import load_flows
 from microseg.parse.inventory import load_inventory
 from microseg.parse.settings import load_settings
 from microseg.plan import Plan, build_plan
+from microseg.render.flowlines import tfvars_flows
 from microseg.render.jsonfmt import Lines, dumps
 from microseg.render.lockfile import render_lock
 from microseg.render.report_json import render_report_json
@@ -187,7 +188,9 @@ def _write_tfvars(plan: Plan, into: Path, shared: Shared) -> None:
     outdir.write_file(into, TFVARS, dumps(render_tfvars(plan, shared)).encode())
 
 
-def _write_tfvars_and_diagram(plan: Plan, into: Path, sync: outdir.Syncer, parallel: bool) -> Shared:
+def _write_tfvars_and_diagram(
+    plan: Plan, into: Path, sync: outdir.Syncer, parallel: bool, flows: Lines | None
+) -> Shared:
     """The main tfvars, the workload stacks' tfvars (both from the same shared text) and the diagram.
     ``parallel``: the main tfvars in a child once the shared text is written (it has a core of its
     own while this process writes the stacks and the reports' child runs: about even thirds)."""
@@ -195,7 +198,7 @@ def _write_tfvars_and_diagram(plan: Plan, into: Path, sync: outdir.Syncer, paral
     job = SvgJob(dot)  # dot lays out while the tfvars render
     pid = None
     try:
-        shared = render_shared(plan)
+        shared = render_shared(plan, flows)
         if parallel:
             sync.wait()  # no fsync thread running while the process forks (the lock's is long done)
             pid = _forked(lambda p, d: _write_tfvars(p, d, shared), plan, into)
@@ -247,17 +250,19 @@ def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
     """Writes the whole set into a (temporary) generation directory."""
 
     def produce(into: Path) -> None:
-        pid = None
+        pid, flows = None, None
         parallel = len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM
         if parallel:
             # The reports and the network stack in a child; the lock, the shared text, the workload
-            # stacks and the diagram here, the main tfvars in a second child (see below).
-            pid = _forked(_write_reports, plan, into)
+            # stacks and the diagram here, the main tfvars in a second child (see below). The
+            # flows' lines first: the network stack and the main tfvars both take them.
+            flows = Lines(tfvars_flows(plan.policy.flows))
+            pid = _forked(lambda p, d: _write_reports(p, d, flows), plan, into)
         sync = outdir.Syncer()
         try:
             # After the fork: the reports need not wait for the lock's fsync.
             sync.write(into, outdir.LOCK_NAME, lock)
-            shared = _write_tfvars_and_diagram(plan, into, sync, parallel)
+            shared = _write_tfvars_and_diagram(plan, into, sync, parallel, flows)
             sync.wait()
         except BaseException:
             with contextlib.suppress(OSError):

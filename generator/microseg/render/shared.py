@@ -18,10 +18,12 @@ class Shared:
 
     __slots__ = ("_flows", "_rules", "workloads")
 
-    def __init__(self, workloads: dict[str, dict[str, str]], rules: list[FlowRule]) -> None:
+    def __init__(
+        self, workloads: dict[str, dict[str, str]], rules: list[FlowRule], flows: Lines | None = None
+    ) -> None:
         self.workloads = workloads
         self._rules = rules
-        self._flows: Lines | None = None
+        self._flows = flows
 
     @property
     def flows(self) -> Lines:
@@ -30,7 +32,8 @@ class Shared:
         return self._flows
 
 
-def render_shared(plan: Plan) -> Shared:
+def render_shared(plan: Plan, flows: Lines | None = None) -> Shared:
+    """``flows``: the flows' lines, if this run already wrote them."""
     ingress = plan.policy.ingress
     egress = egress_rules(plan.policy.flows, plan.workloads)
     allocations, qos = plan.allocations, plan.qos
@@ -51,4 +54,4 @@ def render_shared(plan: Plan) -> Shared:
             subnets=a.subnets,
             egress_rules=egress.get(name, []),
         )
-    return Shared(workloads, plan.policy.flows)
+    return Shared(workloads, plan.policy.flows, flows)
