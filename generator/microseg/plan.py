@@ -104,7 +104,7 @@ def build_plan(
     policy = build_policy(flows, cidrs, core.internal_block)
     cost = estimate(settings, list(workloads.values()), total)
     # Security-group rules need the policy: still before anything is written (exit 3 all the same).
-    sg = limits.sg_needs(settings, policy.ingress, _workload_ranges(settings, allocations))
+    sg = limits.sg_needs(settings, policy.rules, _workload_ranges(settings, allocations))
     limits.enforce(settings, sg)
     limits.warn(settings, needs + sg, problems)
     limits.throughput_warnings(settings, problems)

@@ -8,6 +8,7 @@ the approved protocols and ports; the fw keeps the per-source decision and logs 
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections import Counter
 from collections.abc import Collection, Sequence
@@ -42,12 +43,37 @@ class FlowRule(NamedTuple):
     reference: str
 
 
-@dataclass(frozen=True, slots=True)
+# A workload's security-group rule before it is written: its key (protocol, from, to, CIDR) and
+# [reference, source, destination, flows merged in, order of the first flow].
+Rule = tuple[tuple[str, int, int, str], list[Any]]
+
+
+@dataclass(frozen=True)
 class Policy:
     flows: list[FlowRule]  # in flows.csv order; ids f001, f002, ...
-    # workload -> its tfvars "ingress_rules", each already one line of JSON (written once, not as a
-    # dict that the renderer then writes)
-    ingress: dict[str, list[str]]
+    rules: dict[str, list[Rule]]  # workload -> its inbound rules, merged and sorted
+
+    @functools.cached_property
+    def ingress(self) -> dict[str, list[str]]:
+        """workload -> its tfvars "ingress_rules", each one line of JSON. Written on first use: the
+        plan needs only how many there are, and at big runs this happens after the reports forked."""
+        # A rule is its key's JSON with the description in the middle: each key's two halves are
+        # written once (a handful of protocol/port pairs recur across 38k rules at 10k workloads).
+        halves: dict[tuple[str, int, int, str], tuple[str, str]] = {}
+        ingress: dict[str, list[str]] = {}
+        for target, rules in self.rules.items():
+            lines = ingress[target] = []
+            for key, (reference, src_value, dst_value, count, _) in rules:
+                half = halves.get(key)
+                if half is None:
+                    proto, lo, hi, cidr = key
+                    head, _, tail = ingress_rule(
+                        "-1" if proto == "any" else proto, lo, hi, cidr, _MARK
+                    ).partition(_MARK_JSON)
+                    half = halves[key] = (head, tail)
+                text = _describe(f"{reference} {src_value} to {dst_value}", count)
+                lines.append(half[0] + _json_string(text) + half[1])
+        return ingress
 
 
 def flow_id(i: int, count: int) -> str:
@@ -106,26 +132,11 @@ def build_policy(
             by_key[key] = [reference, src_value, dst_value, 1, i]
         else:
             entry[3] += 1
-    # A rule is its key's JSON with the description in the middle: each key's two halves are
-    # written once (a handful of protocol/port pairs recur across 38k rules at 10k workloads).
-    halves: dict[tuple[str, int, int, str], tuple[str, str]] = {}
-    ingress: dict[str, list[str]] = {}
+    merged: dict[str, list[Rule]] = {}
     for target, by_key in rules.items():
-        lines = ingress[target] = []
         items = sorted(by_key.items())
-        for key, (reference, src_value, dst_value, count, _) in (
-            _merge_ports(items) if len(items) > 1 and _may_merge(items) else items
-        ):
-            half = halves.get(key)
-            if half is None:
-                proto, lo, hi, cidr = key
-                head, _, tail = ingress_rule(
-                    "-1" if proto == "any" else proto, lo, hi, cidr, _MARK
-                ).partition(_MARK_JSON)
-                half = halves[key] = (head, tail)
-            text = _describe(f"{reference} {src_value} to {dst_value}", count)
-            lines.append(half[0] + _json_string(text) + half[1])
-    return Policy(out, ingress)
+        merged[target] = _merge_ports(items) if len(items) > 1 and _may_merge(items) else items
+    return Policy(out, merged)
 
 
 def egress_rules(flows: list[FlowRule], sources: Collection[str]) -> dict[str, list[str]]:
