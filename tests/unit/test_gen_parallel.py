@@ -1,13 +1,17 @@
 """Big plans write their files from three processes (pipeline.producer): the set is the very bytes
-one process writes, and a child that fails is replaced by this process writing its part."""
+one process writes, a child that fails is replaced by this process writing its part, and the fsyncs
+done on threads fail the run as a synchronous one would."""
 
 from __future__ import annotations
 
+import errno
 import os
+import threading
 from pathlib import Path
 
 import pytest
 from microseg import pipeline
+from microseg.errors import OutputError
 
 EX = Path(__file__).resolve().parents[2] / "examples"
 
@@ -42,3 +46,22 @@ def test_failed_children_are_replaced(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(pipeline, "_write_reports", only_here(pipeline._write_reports))
     monkeypatch.setattr(pipeline, "_write_tfvars", only_here(pipeline._write_tfvars))
     assert _written(tmp_path / "b" / "out", monkeypatch, 0) == one
+
+
+def test_a_failed_fsync_fails_the_run_and_publishes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The files fsync on threads (outdir.Syncer): an error there is the run's error, as in write_file.
+    real = os.fsync
+
+    def failing(fd: int) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            raise OSError(errno.EIO, "Input/output error")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", failing)
+    out = tmp_path / "out"
+    inputs = pipeline.load_inputs(EX / "inventory.csv", EX / "flows.csv", EX / "microseg.toml")
+    with pytest.raises(OutputError, match="Input/output error"):
+        pipeline.generate(out, inputs)
+    assert not out.exists()
