@@ -23,8 +23,6 @@ from microseg.plan import Plan, build_plan
 from microseg.render.flowlines import tfvars_flows
 from microseg.render.jsonfmt import Lines, dumps
 from microseg.render.lockfile import render_lock
-from microseg.render.report_json import render_report_json
-from microseg.render.report_md import render_report_md
 from microseg.render.shared import Shared, render_shared
 from microseg.render.stacks import NETWORK_FILE, STACKS_DIR, render_network, render_workload_stacks
 from microseg.render.tfvars import render_tfvars, transport_json
@@ -177,6 +175,10 @@ def lock_and_id(plan: Plan) -> tuple[Plan, bytes]:
 def _write_reports(plan: Plan, into: Path, flows: Lines | None = None) -> None:
     """report.md, report.json and the network stack's tfvars (``flows``: its flows' lines, if this
     process has them): at 10k workloads about as much work as the rest, so a child writes them."""
+    # Imported here: at big runs only the child needs them.
+    from microseg.render.report_json import render_report_json
+    from microseg.render.report_md import render_report_md
+
     outdir.write_file(into, "report.md", render_report_md(plan).encode())
     outdir.write_file(into, "report.json", dumps(render_report_json(plan)).encode())
     stacks = into / STACKS_DIR
