@@ -47,48 +47,6 @@ locals {
   network_workloads = { for k, w in var.workloads : k => w if w.account_id == null }
   shared_workloads  = { for k, w in var.workloads : k => w if w.account_id != null }
 
-  # Egress of each workload's security group: the approved flows it is the source of (the contract
-  # carries ingress only; the fw enforces the same flows again). Keyed like modules/workload-vpc so a
-  # rule approved twice (two tickets) becomes one rule naming both tickets.
-  egress_grouped = {
-    for k in keys(var.workloads) : k => {
-      for x in flatten([
-        for f in var.flows : [
-          for c in f.destination_cidrs : {
-            key = "${f.protocol}-${f.from_port}-${f.to_port}-${c}"
-            rule = {
-              protocol    = f.protocol
-              from_port   = f.from_port
-              to_port     = f.to_port
-              cidr        = c
-              description = "${f.reference} ${f.source}->${f.destination}"
-            }
-          }
-        ] if f.source == k
-      ]) : x.key => x.rule...
-    }
-  }
-  egress_rules = {
-    for k, rules in local.egress_grouped : k => [
-      for key in sort(keys(rules)) : merge(rules[key][0], {
-        description = substr(join(", ", distinct([for r in rules[key] : r.description])), 0, 255)
-      })
-    ]
-  }
-
-  # Brownfield CIDRs pinned outside the workload supernet still need the core's route to the TGW.
-  supernet_prefix = tonumber(split("/", var.workload_supernet)[1])
-  outside_supernet = {
-    for k, w in var.workloads : k => w.cidr
-    if tonumber(split("/", w.cidr)[1]) < local.supernet_prefix ||
-    cidrsubnet("${cidrhost(w.cidr, 0)}/${local.supernet_prefix}", 0, 0) != cidrsubnet(var.workload_supernet, 0, 0)
-  }
-
-  # qos_mbps_per_pod = bandwidth_mbps / required pods (DESIGN.md), so any workload gives `required`.
-  required_pods = max(0, [
-    for w in values(var.workloads) : floor(w.bandwidth_mbps / w.qos_mbps_per_pod + 0.5) if w.qos_mbps_per_pod > 0
-  ]...)
-
   # Both sets of workload VPCs, keyed by workload (the keys are disjoint).
   workload_vpcs           = merge(module.workload, module.workload_shared)
   workload_attachment_ids = { for k, m in local.workload_vpcs : k => m.transit_gateway_attachment_id }
@@ -207,7 +165,7 @@ module "workload" {
   subnets            = each.value.subnets
   transit_gateway_id = module.transit_gateway.id
   ingress_rules      = each.value.ingress_rules
-  egress_rules       = local.egress_rules[each.key]
+  egress_rules       = each.value.egress_rules
 
   tags = local.workload_tags[each.key]
 }
@@ -230,7 +188,7 @@ module "workload_shared" {
   # Created below, once this account accepted the attachment: the route is invalid before.
   create_default_route = false
   ingress_rules        = each.value.ingress_rules
-  egress_rules         = local.egress_rules[each.key]
+  egress_rules         = each.value.egress_rules
 
   tags = local.workload_tags[each.key]
 }
@@ -263,7 +221,7 @@ module "core_vpc" {
   transit_gateway_id = module.transit_gateway.id
   workload_supernet  = var.workload_supernet
   # Pinned (brownfield) workload CIDRs outside the supernet: the fw reaches them through the TGW too.
-  internal_extra_cidrs = sort(values(local.outside_supernet))
+  internal_extra_cidrs = var.outside_supernet_cidrs
   # TGW Connect: the vpn instances' GRE packets reach the TGW's addresses from the internal subnets.
   transit_gateway_cidr_blocks = compact([var.transport.transit_gateway_cidr_block])
   # Each pod owns its bridge default route (it owns the fw ENI the route points at).
@@ -397,7 +355,7 @@ module "observability" {
     { for k, p in module.pod : k => { attachment_id = p.transit_gateway_attachment_id } },
   )
   pods                        = sort(keys(var.pods))
-  required_pods               = local.required_pods
+  required_pods               = var.required_pods
   health_check_function_names = module.pod_health.function_names
 
   tags = local.tags

@@ -57,6 +57,27 @@ variable "workload_supernet" {
   }
 }
 
+variable "outside_supernet_cidrs" {
+  description = "Workload CIDRs pinned outside `workload_supernet` (contract `outside_supernet_cidrs`, brownfield), decided by the generator: the core's internal route table sends them to the Transit Gateway too."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.outside_supernet_cidrs : can(cidrnetmask(c))])
+    error_message = "outside_supernet_cidrs must be IPv4 CIDR blocks."
+  }
+}
+
+variable "required_pods" {
+  description = "Pods the promised bandwidth needs, without spares (contract `required_pods`, report.json `pods.required`); observability alarms when fewer are healthy."
+  type        = number
+
+  validation {
+    condition     = var.required_pods >= 1 && floor(var.required_pods) == var.required_pods
+    error_message = "required_pods must be a whole number of at least 1."
+  }
+}
+
 variable "core" {
   description = "The core VPC (contract `core`): its CIDR and, per AZ, the public, internal, management and tgw (/28) subnets."
   type = object({
@@ -112,7 +133,7 @@ variable "instance_types" {
 }
 
 variable "workloads" {
-  description = "The workload VPCs keyed by name (contract `workloads`). `account_id` null: the network account; otherwise the one other account, reached with `cross_account_role_name` and given the Transit Gateway through RAM."
+  description = "The workload VPCs keyed by name (contract `workloads`), with the security-group rules the generator decided (`ingress_rules`, `egress_rules`). `account_id` null: the network account; otherwise the one other account, reached with `cross_account_role_name` and given the Transit Gateway through RAM."
   type = map(object({
     cidr             = string
     azs              = list(string)
@@ -125,6 +146,13 @@ variable "workloads" {
     owner            = optional(string, "")
     cost_center      = optional(string, "")
     ingress_rules = optional(list(object({
+      protocol    = string
+      from_port   = number
+      to_port     = number
+      cidr        = string
+      description = optional(string, "")
+    })), [])
+    egress_rules = optional(list(object({
       protocol    = string
       from_port   = number
       to_port     = number

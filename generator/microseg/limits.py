@@ -7,6 +7,7 @@ warns (it can be raised), from 80 % of it. Instance types that cannot carry a po
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sized
 from dataclasses import dataclass
 
 from microseg.errors import Collector, ExhaustedError, Problem
@@ -63,7 +64,7 @@ def fleet_needs(settings: Settings, pods: int, workloads: int) -> list[Need]:
     return needs
 
 
-def sg_needs(settings: Settings, ingress: dict[str, list[str]], workload_ranges: int) -> list[Need]:
+def sg_needs(settings: Settings, ingress: Mapping[str, Sized], workload_ranges: int) -> list[Need]:
     """Security-group rules, counted as AWS counts them (one per CIDR, port range and protocol) after
     the policy merged adjacent and overlapping ports: the busiest workload group's inbound rules, and
     the fw groups that list every workload range (modules/pod: fw-bridge in, fw-internal out)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -19,11 +20,11 @@ from microseg.parse.flows import load_flows
 from microseg.parse.inventory import load_inventory
 from microseg.parse.settings import load_settings
 from microseg.plan import Plan, build_plan
-from microseg.render.jsonfmt import dumps
+from microseg.render.flowlines import tfvars_flows
+from microseg.render.jsonfmt import Lines, dumps
 from microseg.render.lockfile import render_lock
-from microseg.render.report_json import render_report_json
-from microseg.render.report_md import render_report_md
-from microseg.render.stacks import STACKS_DIR, render_stacks
+from microseg.render.shared import Shared, render_shared
+from microseg.render.stacks import NETWORK_FILE, STACKS_DIR, render_network, render_workload_stacks
 from microseg.render.tfvars import render_tfvars, transport_json
 from microseg.render.topology import render_dot
 from microseg.segmentation import check_flow_cidrs
@@ -171,36 +172,64 @@ def lock_and_id(plan: Plan) -> tuple[Plan, bytes]:
     return replace(plan, generation=gid), text.replace(outdir.PLACEHOLDER, gid, 1).encode()
 
 
-def _write_reports(plan: Plan, into: Path) -> None:
-    """report.md and report.json: about as much work as the tfvars and diagram at 10k workloads."""
+def _write_reports(plan: Plan, into: Path, flows: Lines | None = None) -> None:
+    """report.md, report.json and the network stack's tfvars (``flows``: its flows' lines, if this
+    process has them): at 10k workloads about as much work as the rest, so a child writes them."""
+    # Imported here: at big runs only the child needs them.
+    from microseg.render.report_json import render_report_json
+    from microseg.render.report_md import render_report_md
+
     outdir.write_file(into, "report.md", render_report_md(plan).encode())
     outdir.write_file(into, "report.json", dumps(render_report_json(plan)).encode())
-
-
-def _write_stacks(plan: Plan, into: Path) -> None:
-    """DIR/stacks/: one tfvars file per pipeline's stack, part of the same generation (docs/stacks.md)."""
     stacks = into / STACKS_DIR
-    stacks.mkdir(exist_ok=True)  # a failed child may have made it: the parent then writes it again
-    for name, data in render_stacks(plan).items():
-        outdir.write_file(stacks, name, dumps(data).encode())
-    outdir.fsync_dir(stacks)
+    stacks.mkdir(exist_ok=True)
+    outdir.write_file(stacks, NETWORK_FILE, dumps(render_network(plan, flows)).encode())
 
 
-def _write_tfvars_and_diagram(plan: Plan, into: Path, stacks: bool = True) -> None:
+def _write_tfvars(plan: Plan, into: Path, shared: Shared) -> None:
+    outdir.write_file(into, TFVARS, dumps(render_tfvars(plan, shared)).encode())
+
+
+def _write_tfvars_and_diagram(
+    plan: Plan, into: Path, sync: outdir.Syncer, parallel: bool, flows: Lines | None
+) -> Shared:
+    """The main tfvars, the workload stacks' tfvars (both from the same shared text) and the diagram.
+    ``parallel``: the main tfvars in a child once the shared text is written (it has a core of its
+    own while this process writes the stacks and the reports' child runs: about even thirds)."""
     dot = render_dot(plan)
     job = SvgJob(dot)  # dot lays out while the tfvars render
+    pid = None
     try:
-        outdir.write_file(into, TFVARS, dumps(render_tfvars(plan)).encode())
-        if stacks:
-            _write_stacks(plan, into)
+        shared = render_shared(plan, flows)
+        if parallel:
+            sync.wait()  # no fsync thread running while the process forks (the lock's is long done)
+            pid = _forked(lambda p, d: _write_tfvars(p, d, shared), plan, into)
+        if pid is None:
+            sync.write(into, TFVARS, dumps(render_tfvars(plan, shared)).encode())
+        stacks = into / STACKS_DIR
+        stacks.mkdir(exist_ok=True)
+        for name, data in render_workload_stacks(plan, shared).items():
+            sync.write(stacks, name, dumps(data).encode())
+        if pid is not None:
+            # This process would only wait for the child now: load what the command prints its
+            # summary with (rich, ~20 ms to import) here rather than after the switch.
+            import microseg.textout  # noqa: F401
+        if pid is not None and os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0:
+            pid = None
+            sync.write(into, TFVARS, dumps(render_tfvars(plan, shared)).encode())  # the child failed
     except BaseException:
         job.cancel()
+        if pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
         raise
     svg, _ = job.result()
     if svg is not None:
-        outdir.write_file(into, "topology.svg", svg)
+        sync.write(into, "topology.svg", svg)
     else:
-        outdir.write_file(into, "topology.dot", dot.encode())
+        sync.write(into, "topology.dot", dot.encode())
+    return shared
 
 
 def _forked(write: Callable[[Plan, Path], None], plan: Plan, into: Path) -> int | None:
@@ -227,28 +256,31 @@ def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
     """Writes the whole set into a (temporary) generation directory."""
 
     def produce(into: Path) -> None:
-        pids: dict[Callable[[Plan, Path], None], int | None] = {}
-        if len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM:
-            # The reports and the per-stack tfvars each in a child, the lock, tfvars and diagram here.
-            pids = {w: _forked(w, plan, into) for w in (_write_reports, _write_stacks)}
+        pid, flows = None, None
+        parallel = len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM
+        if parallel:
+            # The reports and the network stack in a child; the lock, the shared text, the workload
+            # stacks and the diagram here, the main tfvars in a second child (see below). The
+            # flows' lines first: the network stack and the main tfvars both take them.
+            flows = Lines(tfvars_flows(plan.policy.flows))
+            pid = _forked(lambda p, d: _write_reports(p, d, flows), plan, into)
+        sync = outdir.Syncer()
         try:
-            # After the fork: the reports (the longer half) need not wait for the lock's fsync.
-            outdir.write_file(into, outdir.LOCK_NAME, lock)
-            _write_tfvars_and_diagram(plan, into, stacks=pids.get(_write_stacks) is None)
+            # After the fork: the reports need not wait for the lock's fsync.
+            sync.write(into, outdir.LOCK_NAME, lock)
+            shared = _write_tfvars_and_diagram(plan, into, sync, parallel, flows)
+            sync.wait()
         except BaseException:
-            for pid in pids.values():
-                if pid is not None:
-                    os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-            raise
-        for write in (_write_reports, _write_stacks):
-            pid = pids.get(write)
+            with contextlib.suppress(OSError):
+                sync.wait()  # no thread still writing when the caller removes the directory
             if pid is not None:
-                _, status = os.waitpid(pid, 0)
-                if os.waitstatus_to_exitcode(status) == 0:
-                    continue
-            if write is _write_reports or pid is not None:
-                write(plan, into)  # serially: small plans, no fork, or a failed child
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            raise
+        status = os.waitpid(pid, 0)[1] if pid is not None else None
+        if status is None or os.waitstatus_to_exitcode(status) != 0:
+            _write_reports(plan, into, shared.flows)  # serially: small plans, no fork, or a failed child
+        outdir.fsync_dir(into / STACKS_DIR)
 
     return produce
 

@@ -104,7 +104,7 @@ def build_plan(
     policy = build_policy(flows, cidrs, core.internal_block)
     cost = estimate(settings, list(workloads.values()), total)
     # Security-group rules need the policy: still before anything is written (exit 3 all the same).
-    sg = limits.sg_needs(settings, policy.ingress, _workload_ranges(settings, allocations))
+    sg = limits.sg_needs(settings, policy.rules, _workload_ranges(settings, allocations))
     limits.enforce(settings, sg)
     limits.warn(settings, needs + sg, problems)
     limits.throughput_warnings(settings, problems)
@@ -127,12 +127,18 @@ def build_plan(
     )
 
 
-def _workload_ranges(settings: Settings, allocations: dict[str, VpcAlloc]) -> int:
-    """The supernet plus every distinct workload CIDR outside it: what the pod's fw groups list."""
+def outside_supernet(settings: Settings, allocations: dict[str, VpcAlloc]) -> list[str]:
+    """Workload CIDRs (brownfield pins) not inside workload_supernet, sorted by address: the core
+    routes them to the TGW too, and the pods' fw groups list them beside the supernet."""
     lo, hi = span(*parse_network(settings.workload_supernet))
     outside = set()
     for a in allocations.values():
         s, e = cidr_span(a.cidr)
         if s < lo or e > hi:
             outside.add(a.cidr)
-    return 1 + len(outside)
+    return sorted(outside, key=cidr_span)
+
+
+def _workload_ranges(settings: Settings, allocations: dict[str, VpcAlloc]) -> int:
+    """The supernet plus every distinct workload CIDR outside it: what the pod's fw groups list."""
+    return 1 + len(outside_supernet(settings, allocations))

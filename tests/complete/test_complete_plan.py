@@ -287,6 +287,7 @@ def test_bridge_default_goes_to_the_fw_and_core_internal_to_the_tgw(planned) -> 
     assert outside, "examples/inventory.csv pins legacy-ledger outside the supernet"
     pinned = of_type(plan, "aws_route", "module.core_vpc.aws_route.internal_extra")
     assert {v["destination_cidr_block"] for v in pinned.values()} == set(outside.values())
+    assert sorted(set(outside.values())) == sorted(tfvars["outside_supernet_cidrs"])
     assert cfg.attr_targets(("core_vpc",), "aws_route.internal_extra", "transit_gateway_id") == {TGW}
     assert cfg.attr_targets(("core_vpc",), "aws_route.internal_extra", "route_table_id") == {
         "module.core_vpc.aws_route_table.internal"
@@ -355,8 +356,23 @@ def test_workload_security_groups_follow_the_flows(planned) -> None:
         }
         got_out = {(v["cidr_ipv4"], v["ip_protocol"]) for a, v in egress.items() if a.startswith(mod)}
         assert got_out == {(c, "-1" if p == "any" else p) for c, p in flows_out}, name
+        # Exactly the generator's egress rules, descriptions included (no HCL re-derives them).
+        mine = [v for a, v in egress.items() if a.startswith(mod)]
+        got_rules = sorted((v["cidr_ipv4"], v["ip_protocol"], v["description"]) for v in mine)
+        want_rules = sorted(
+            (r["cidr"], "-1" if r["protocol"] == "any" else r["protocol"], r["description"])
+            for r in w["egress_rules"]
+        )
+        assert got_rules == want_rules, name
     web = [v for a, v in egress.items() if a.startswith('module.workload["web-frontend"].')]
     assert any(v["cidr_ipv4"] == "0.0.0.0/0" and v["from_port"] == 443 for v in web)
+
+
+def test_fleet_alarm_takes_the_generators_required_pods(planned) -> None:
+    tfvars, plan = planned
+    alarms = of_type(plan, "aws_cloudwatch_metric_alarm", "module.observability")
+    fleet = [v for a, v in alarms.items() if a.endswith("fleet_capacity[0]")]
+    assert [v["threshold"] for v in fleet] == [tfvars["required_pods"]]
 
 
 def test_no_secret_in_outputs(planned) -> None:

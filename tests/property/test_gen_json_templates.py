@@ -5,7 +5,14 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from microseg.render.jsonfmt import Raw, Record, dumps
-from microseg.render.records import report_workload_json, vpc_json, workload_json
+from microseg.render.records import (
+    TFVARS_WORKLOAD_KEYS,
+    keyed_json,
+    report_workload_json,
+    vpc_json,
+    workload_fields,
+)
+from microseg.render.stacks import STACK_WORKLOAD_KEYS
 
 PROFILE = settings.get_profile("microseg-generator")
 text = st.text(max_size=12)
@@ -42,25 +49,42 @@ def _shared_keys(acct, bw, cc, env, egress, owner, qos) -> dict[str, object]:  #
     text,
     text,
     st.lists(rule, max_size=3),
+    st.lists(rule, max_size=3),
     st.booleans(),
     text,
     number,
     st.dictionaries(text, st.tuples(text, text), max_size=3),
 )
 def test_workload_template_is_byte_identical(
-    acct, azs, bw, cidr, cc, env, rules, egress, owner, qos, subnets
+    acct, azs, bw, cidr, cc, env, rules, out_rules, egress, owner, qos, subnets
 ) -> None:  # type: ignore[no-untyped-def]
     generic = {
         "cidr": cidr,
         "azs": azs,
         "subnets": {az: Record(workload=w, attachment=a) for az, (w, a) in subnets.items()},
         "ingress_rules": rules,
+        "egress_rules": out_rules,
         **_shared_keys(acct, bw, cc, env, egress, owner, qos),
     }
-    raw = Raw(
-        workload_json(acct, azs, bw, cidr, cc, env, [r.json() for r in rules], egress, owner, qos, subnets)
+    fields = workload_fields(
+        acct,
+        azs,
+        bw,
+        cidr,
+        cc,
+        [r.json() for r in out_rules],
+        env,
+        [r.json() for r in rules],
+        egress,
+        owner,
+        qos,
+        subnets,
     )
-    assert dumps({"workloads": {"w": raw}}) == dumps({"workloads": {"w": generic}})
+    # The main tfvars' record, and a workload stack's (a subset of the same text).
+    for keys in (TFVARS_WORKLOAD_KEYS, STACK_WORKLOAD_KEYS):
+        raw = Raw(keyed_json(fields, keys))
+        expected = {k: generic[k] for k in keys}
+        assert dumps({"workloads": {"w": raw}}) == dumps({"workloads": {"w": expected}})
 
 
 @PROFILE

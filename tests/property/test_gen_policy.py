@@ -23,7 +23,16 @@ endpoint = st.one_of(
     st.just(Endpoint("internet", "internet")),
 )
 service = st.sampled_from(
-    [("tcp", 443, 443), ("tcp", 0, 65535), ("udp", 53, 53), ("icmp", -1, -1), ("any", -1, -1)]
+    # 444 and 440-442 touch 443 without overlapping it: merged all the same.
+    [
+        ("tcp", 443, 443),
+        ("tcp", 444, 444),
+        ("tcp", 440, 442),
+        ("tcp", 0, 65535),
+        ("udp", 53, 53),
+        ("icmp", -1, -1),
+        ("any", -1, -1),
+    ]
 )
 flow_rows = st.lists(st.tuples(endpoint, endpoint, service, st.integers(1, 3)), max_size=40)
 

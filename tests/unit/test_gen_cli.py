@@ -18,6 +18,8 @@ CONTRACT_KEYS = {
     "tags",
     "asn",
     "workload_supernet",
+    "outside_supernet_cidrs",
+    "required_pods",
     "core",
     "pods",
     "instance_types",
@@ -39,6 +41,7 @@ WORKLOAD_KEYS = {
     "owner",
     "cost_center",
     "ingress_rules",
+    "egress_rules",
 }
 
 

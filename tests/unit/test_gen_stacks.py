@@ -7,11 +7,15 @@ import json
 import math
 from pathlib import Path
 
-from gen_helpers import plan
+from gen_helpers import inventory, plan
 from microseg.cli import app
 from microseg.model import Settings
+from microseg.parse.flows import parse_flows
+from microseg.plan import build_plan, outside_supernet
+from microseg.policy import egress_rules
 from microseg.render.jsonfmt import dumps
-from microseg.render.stacks import egress_rules, outside_supernet, render_stacks
+from microseg.render.stacks import render_stacks
+from microseg.state import LockState
 from typer.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,7 +75,7 @@ def test_egress_grouped_by_protocol_ports_and_cidr_tickets_joined() -> None:
         "app-b,app-c,tcp,443,CHG-4",  # another source: app-b's own rule
     ]
     p = plan(ROWS, flows)
-    rules = {k: [json.loads(r) for r in v] for k, v in egress_rules(p).items()}
+    rules = {k: [json.loads(r) for r in v] for k, v in egress_rules(p.policy.flows, p.workloads).items()}
     c, d = p.allocations["app-c"].cidr, p.allocations["app-d"].cidr
     assert rules["app-a"] == sorted(
         [
@@ -96,9 +100,26 @@ def test_egress_grouped_by_protocol_ports_and_cidr_tickets_joined() -> None:
     assert "app-c" not in rules  # no flow leaves app-c: its egress stays denied
 
 
+def test_egress_names_a_description_once() -> None:
+    # Rows that differ only in a (not broad, so ignored) justification are two flows of one rule
+    # with the same description: named once.
+    s = Settings()
+    inv, c = inventory(ROWS, s)
+    text = (
+        "source,destination,protocol,ports,reference,broad\n"
+        "app-a,app-c,tcp,443,CHG-1,\n"
+        "app-a,app-c,tcp,443,CHG-1,kept for the audit trail\n"
+        "app-a,app-c,tcp,443,CHG-2,\n"
+    )
+    p = build_plan(s, inv, parse_flows(text, "flows.csv", inv, c), LockState(), problems=c)
+    assert len(p.policy.flows) == 3
+    [rule] = [json.loads(r) for r in egress_rules(p.policy.flows, p.workloads)["app-a"]]
+    assert rule["description"] == "CHG-1 app-a to app-c, CHG-2 app-a to app-c"
+
+
 def test_egress_descriptions_are_valid_for_aws_and_capped() -> None:
     flows = [f"app-a,app-c,tcp,443,CHG-{i:04d}" for i in range(40)]
-    rule = json.loads(egress_rules(plan(ROWS, flows))["app-a"][0])
+    rule = json.loads(egress_rules((q := plan(ROWS, flows)).policy.flows, q.workloads)["app-a"][0])
     assert len(rule["description"]) == 255
     assert ">" not in rule["description"]  # AWS rejects '>' in a rule description
 
@@ -107,7 +128,7 @@ def test_outside_supernet_and_required_pods() -> None:
     s = Settings(workload_supernet="10.64.0.0/10")
     rows = [*ROWS, "legacy,100,,,1,false,10.32.0.0/22,,cc-9,0"]
     p = plan(rows, [], settings=s)
-    assert outside_supernet(p) == ["10.32.0.0/22"]
+    assert outside_supernet(p.settings, p.allocations) == ["10.32.0.0/22"]
     net = json.loads(dumps(render_stacks(p)["network.auto.tfvars.json"]))
     assert net["outside_supernet_cidrs"] == ["10.32.0.0/22"]
     # The HCL's old derivation: any workload's bandwidth / its share per pod, rounded.

@@ -9,27 +9,28 @@ from __future__ import annotations
 from json.encoder import encode_basestring as _s  # the C string encoder json.dumps uses too
 
 from microseg.policy import FlowRule
-from microseg.render.records import json_int
+from microseg.render.records import check_ints
 
 
-def tfvars_flow(r: FlowRule) -> str:
-    # Unpacked once: named-tuple attributes cost a descriptor call each, 50k flows x 9 fields.
-    fid, source, destination, source_cidr, destination_cidr, protocol, lo, hi, reference = r
-    return (
+def tfvars_flows(rules: list[FlowRule]) -> list[str]:
+    """Every flow's tfvars line (one comprehension: no Python call per flow)."""
+    check_ints([r[6] for r in rules], [r[7] for r in rules])
+    return [
         f'{{"destination": {_s(destination)}, "destination_cidrs": [{_s(destination_cidr)}], '
-        f'"from_port": {json_int(lo)}, "id": {_s(fid)}, "protocol": {_s(protocol)}, '
+        f'"from_port": {lo}, "id": {_s(fid)}, "protocol": {_s(protocol)}, '
         f'"reference": {_s(reference)}, "source": {_s(source)}, '
-        f'"source_cidrs": [{_s(source_cidr)}], "to_port": {json_int(hi)}}}'
-    )
+        f'"source_cidrs": [{_s(source_cidr)}], "to_port": {hi}}}'
+        for fid, source, destination, source_cidr, destination_cidr, protocol, lo, hi, reference in rules
+    ]
 
 
-def firewall_rule(r: FlowRule) -> str:
-    """An accept rule; traffic to the internet leaves SNATed to the pod's public address."""
-    fid, source, destination, _, _, protocol, lo, hi, reference = r
-    snat = "public" if destination == "internet" else "internal"
-    return (
+def firewall_rules(rules: list[FlowRule]) -> list[str]:
+    """Every flow's accept rule; traffic to the internet leaves SNATed to the pod's public address."""
+    check_ints([r[6] for r in rules], [r[7] for r in rules])
+    return [
         f'{{"action": "accept", "destination": {_s(destination)}, '
-        f'"from_port": {json_int(lo)}, "id": {_s(fid)}, "protocol": {_s(protocol)}, '
-        f'"reference": {_s(reference)}, "snat": "{snat}", "source": {_s(source)}, '
-        f'"to_port": {json_int(hi)}}}'
-    )
+        f'"from_port": {lo}, "id": {_s(fid)}, "protocol": {_s(protocol)}, '
+        f'"reference": {_s(reference)}, "snat": "{"public" if destination == "internet" else "internal"}", '
+        f'"source": {_s(source)}, "to_port": {hi}}}'
+        for fid, source, destination, _, _, protocol, lo, hi, reference in rules
+    ]

@@ -102,16 +102,24 @@ def _encode(obj: Any, level: int, out: list[str]) -> None:
                 text = "true" if v else "false"
             elif tv is Record:
                 text = v.json()
-            elif tv is Raw:
-                text = v
+            elif tv is Raw:  # big (a workload's record): appended as is, copied only by the final join
+                out.append(f"{sep}{key}: ")
+                out.append(v)
+                sep = comma
+                continue
             else:
                 text = _compact(v)
             out.append(f"{sep}{key}: {text}")
             sep = comma
         out.append("\n" + "  " * level + "}")
-    elif t is Lines:
+    elif t is Lines:  # 50k flows: joined once here, and not pasted between brackets again
+        if not obj:
+            out.append("[]")
+            return
         pad = "\n" + "  " * (level + 1)
-        out.append("[" + pad + ("," + pad).join(obj) + "\n" + "  " * level + "]" if obj else "[]")
+        out.append("[" + pad)
+        out.append(("," + pad).join(obj))
+        out.append("\n" + "  " * level + "]")
     elif t is list:
         if not obj:
             out.append("[]")

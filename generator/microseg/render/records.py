@@ -37,6 +37,13 @@ def ingress_rule(protocol: str, from_port: int, to_port: int, cidr: str, descrip
     )
 
 
+def check_ints(*columns: tuple[object, ...]) -> None:
+    """What json_int checks, for whole columns at once (batch writers format ints with str())."""
+    for column in columns:
+        if not set(map(type, column)) <= {int}:
+            raise TypeError("expected ints")
+
+
 def _ingress_rule(r: dict[str, Any]) -> str:
     return ingress_rule(r["protocol"], r["from_port"], r["to_port"], r["cidr"], r["description"])
 
@@ -94,42 +101,63 @@ def vpc_json(cidr: str, pinned: bool, subnet_prefix: int, subnets: dict[str, tup
     )
 
 
-def workload_json(
+def rules_json(rules: list[str]) -> str:
+    """A workload's rule list (lines of JSON each) as written one level below its keys."""
+    return "[" + _PAD + ("," + _PAD).join(rules) + _END + "]" if rules else "[]"
+
+
+def workload_fields(
     account_id: str | None,
     azs: list[str],
     bandwidth: float,
     cidr: str,
     cost_center: str,
+    egress_rules: list[str],
     environment: str,
     ingress_rules: list[str],
     internet_egress: bool,
     owner: str,
     qos: float,
     subnets: dict[str, tuple[str, str]],
-) -> str:
-    """One tfvars workload exactly as the indenting encoder writes it at workloads.<name> (keys
+) -> dict[str, str]:
+    """A workload's values, each written as JSON for its key at workloads.<name>.<key>: the main
+    tfvars, the stacks' tfvars and their one-line records pick from the same text (written once)."""
+    return {
+        "account_id": json_scalar(account_id),
+        "azs": f"[{', '.join(map(_s, azs))}]" if azs else "[]",
+        "bandwidth_mbps": json_scalar(bandwidth),
+        "cidr": _s(cidr),
+        "cost_center": _s(cost_center),
+        "egress_rules": rules_json(egress_rules),
+        "environment": _s(environment),
+        "ingress_rules": rules_json(ingress_rules),
+        "internet_egress": "true" if internet_egress else "false",
+        "owner": _s(owner),
+        "qos_mbps_per_pod": json_scalar(qos),
+        "subnets": _subnets_json(subnets),
+    }
+
+
+def keyed_json(fields: dict[str, str], keys: tuple[str, ...]) -> str:
+    """The record of ``keys`` (sorted) at workloads.<name>, as the indenting encoder writes it (keys
     sorted, records one per line): 10k of them are most of the tfvars, and a template is ~3x faster."""
-    rules = "[" + _PAD + ("," + _PAD).join(ingress_rules) + _END + "]" if ingress_rules else "[]"
-    nets = _subnets_json(subnets)
-    return (
-        "{\n      "
-        + _KEY.join(
-            (
-                f'"account_id": {json_scalar(account_id)}',
-                f'"azs": [{", ".join(map(_s, azs))}]' if azs else '"azs": []',
-                f'"bandwidth_mbps": {json_scalar(bandwidth)}',
-                f'"cidr": {_s(cidr)}',
-                f'"cost_center": {_s(cost_center)}',
-                f'"environment": {_s(environment)}',
-                f'"ingress_rules": {rules}',
-                f'"internet_egress": {"true" if internet_egress else "false"}',
-                f'"owner": {_s(owner)}',
-                f'"qos_mbps_per_pod": {json_scalar(qos)}',
-                f'"subnets": {nets}',
-            )
-        )
-        + "\n    }"
-    )
+    return "{\n      " + _KEY.join([f'"{k}": {fields[k]}' for k in keys]) + "\n    }"
+
+
+TFVARS_WORKLOAD_KEYS = (
+    "account_id",
+    "azs",
+    "bandwidth_mbps",
+    "cidr",
+    "cost_center",
+    "egress_rules",
+    "environment",
+    "ingress_rules",
+    "internet_egress",
+    "owner",
+    "qos_mbps_per_pod",
+    "subnets",
+)
 
 
 def report_workload_json(

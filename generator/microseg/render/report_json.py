@@ -7,7 +7,7 @@ from typing import Any
 from microseg.model import Settings
 from microseg.parse.settings import QUOTA_FIELDS
 from microseg.plan import Plan
-from microseg.render.flowlines import firewall_rule
+from microseg.render.flowlines import firewall_rules
 from microseg.render.jsonfmt import Lines, Raw, Record
 from microseg.render.records import report_workload_json
 from microseg.render.tfvars import pod_json
@@ -17,7 +17,7 @@ def firewall_policy(plan: Plan) -> dict[str, Any]:
     """The same ordered rule set on every pod (ECMP may send any flow to any pod), default deny last;
     per pod only the SNAT address differs. Rules name their endpoints; the CIDRs are in "workloads"
     and in the tfvars flows (repeating them here would double the report at 50k flows)."""
-    rules = Lines(map(firewall_rule, plan.policy.flows))
+    rules = Lines(firewall_rules(plan.policy.flows))
     rules.append(Record(id="default", action="drop", reference="default-deny").json())
     return {
         "default_action": "drop",

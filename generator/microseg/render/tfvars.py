@@ -5,35 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from microseg.model import Settings
-from microseg.plan import Plan
-from microseg.render.flowlines import tfvars_flow
-from microseg.render.jsonfmt import Lines, Raw, Record
+from microseg.plan import Plan, outside_supernet
+from microseg.render.jsonfmt import Raw, Record
 from microseg.render.lockfile import pod_record
-from microseg.render.records import workload_json
+from microseg.render.records import TFVARS_WORKLOAD_KEYS, keyed_json
+from microseg.render.shared import Shared, render_shared
 from microseg.state import PodAlloc
 
 
-def render_tfvars(plan: Plan) -> dict[str, Any]:
+def render_tfvars(plan: Plan, shared: Shared | None = None) -> dict[str, Any]:
+    """``shared``: what this run already wrote for the stacks' tfvars too (render_shared)."""
     s = plan.settings
-    workloads: dict[str, Any] = {}
-    ingress = plan.policy.ingress
-    for name, w in plan.workloads.items():
-        a = plan.allocations[name]
-        workloads[name] = Raw(
-            workload_json(
-                account_id=w.account_id,
-                azs=list(a.subnets),
-                bandwidth=w.bandwidth_mbps,
-                cidr=a.cidr,
-                cost_center=w.cost_center,
-                environment=w.environment,
-                ingress_rules=ingress.get(name, []),
-                internet_egress=w.internet_egress,
-                owner=w.owner,
-                qos=plan.qos[name],
-                subnets=a.subnets,
-            )
-        )
+    shared = shared or render_shared(plan)
+    workloads = {name: Raw(keyed_json(f, TFVARS_WORKLOAD_KEYS)) for name, f in shared.workloads.items()}
     return {
         "name": s.name,
         "region": s.region,
@@ -41,13 +25,15 @@ def render_tfvars(plan: Plan) -> dict[str, Any]:
         "tags": dict(s.tags),
         "asn": dict(plan.asn),
         "workload_supernet": s.workload_supernet,
+        "outside_supernet_cidrs": outside_supernet(s, plan.allocations),
+        "required_pods": plan.fleet.required,
         "core": {"cidr": plan.core.cidr, "subnets": {az: Record(v) for az, v in plan.core.subnets.items()}},
         "transport": transport_json(s),
         "pods": {p.name: pod_json(plan, p) for p in plan.pods.values()},
         "instance_types": dict(s.instance_types),
         "workloads": workloads,
         "ram_share_accounts": sorted({w.account_id for w in plan.workloads.values() if w.account_id}),
-        "flows": Lines(map(tfvars_flow, plan.policy.flows)),
+        "flows": shared.flows,
         "management": {"allowed_domains": list(s.allowed_domains)},
     }
 

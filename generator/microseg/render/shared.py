@@ -1,0 +1,57 @@
+"""What the main tfvars and the per-stack tfvars have in common, written once per run: each
+workload's values as JSON text (both files hold the same workloads at the same nesting level) and
+the flows' lines (tfvars "flows" and the network stack's are the same). At 10k workloads and 50k
+flows, writing them once for both files halves the work of the two."""
+
+from __future__ import annotations
+
+from microseg.plan import Plan
+from microseg.policy import FlowRule, egress_rules
+from microseg.render.flowlines import tfvars_flows
+from microseg.render.jsonfmt import Lines
+from microseg.render.records import workload_fields
+
+
+class Shared:
+    """``workloads``: name -> key -> its JSON text at workloads.<name>.<key>; ``flows``: one line per
+    approved flow, written on first use (at big plans only the main tfvars' child needs them)."""
+
+    __slots__ = ("_flows", "_rules", "workloads")
+
+    def __init__(
+        self, workloads: dict[str, dict[str, str]], rules: list[FlowRule], flows: Lines | None = None
+    ) -> None:
+        self.workloads = workloads
+        self._rules = rules
+        self._flows = flows
+
+    @property
+    def flows(self) -> Lines:
+        if self._flows is None:
+            self._flows = Lines(tfvars_flows(self._rules))
+        return self._flows
+
+
+def render_shared(plan: Plan, flows: Lines | None = None) -> Shared:
+    """``flows``: the flows' lines, if this run already wrote them."""
+    ingress = plan.policy.ingress
+    egress = egress_rules(plan.policy.flows, plan.workloads)
+    allocations, qos = plan.allocations, plan.qos
+    workloads = {}
+    for name, w in plan.workloads.items():
+        a = allocations[name]
+        workloads[name] = workload_fields(
+            account_id=w.account_id,
+            azs=list(a.subnets),
+            bandwidth=w.bandwidth_mbps,
+            cidr=a.cidr,
+            cost_center=w.cost_center,
+            environment=w.environment,
+            ingress_rules=ingress.get(name, []),
+            internet_egress=w.internet_egress,
+            owner=w.owner,
+            qos=qos[name],
+            subnets=a.subnets,
+            egress_rules=egress.get(name, []),
+        )
+    return Shared(workloads, plan.policy.flows, flows)

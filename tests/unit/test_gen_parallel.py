@@ -1,0 +1,67 @@
+"""Big plans write their files from three processes (pipeline.producer): the set is the very bytes
+one process writes, a child that fails is replaced by this process writing its part, and the fsyncs
+done on threads fail the run as a synchronous one would."""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from microseg import pipeline
+from microseg.errors import OutputError
+
+EX = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _written(out: Path, monkeypatch: pytest.MonkeyPatch, parallel_from: int) -> dict[str, bytes]:
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM", parallel_from)
+    inputs = pipeline.load_inputs(EX / "inventory.csv", EX / "flows.csv", EX / "microseg.toml")
+    pipeline.generate(out, inputs)
+    current = out / ".generations" / "current"
+    return {str(p.relative_to(current)): p.read_bytes() for p in sorted(current.rglob("*")) if p.is_file()}
+
+
+def test_three_processes_write_the_same_bytes_as_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    one = _written(tmp_path / "a" / "out", monkeypatch, 10**12)
+    three = _written(tmp_path / "b" / "out", monkeypatch, 0)
+    assert "stacks/network.auto.tfvars.json" in one and "microseg.auto.tfvars.json" in one
+    assert three == one
+
+
+def test_failed_children_are_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    one = _written(tmp_path / "a" / "out", monkeypatch, 10**12)
+    parent = os.getpid()
+
+    def only_here(write):  # type: ignore[no-untyped-def]
+        def wrapped(*args):  # type: ignore[no-untyped-def]
+            if os.getpid() != parent:
+                raise OSError("a child fails")
+            return write(*args)
+
+        return wrapped
+
+    monkeypatch.setattr(pipeline, "_write_reports", only_here(pipeline._write_reports))
+    monkeypatch.setattr(pipeline, "_write_tfvars", only_here(pipeline._write_tfvars))
+    assert _written(tmp_path / "b" / "out", monkeypatch, 0) == one
+
+
+def test_a_failed_fsync_fails_the_run_and_publishes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The files fsync on threads (outdir.Syncer): an error there is the run's error, as in write_file.
+    real = os.fsync
+
+    def failing(fd: int) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            raise OSError(errno.EIO, "Input/output error")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", failing)
+    out = tmp_path / "out"
+    inputs = pipeline.load_inputs(EX / "inventory.csv", EX / "flows.csv", EX / "microseg.toml")
+    with pytest.raises(OutputError, match="Input/output error"):
+        pipeline.generate(out, inputs)
+    assert not out.exists()
