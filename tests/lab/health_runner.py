@@ -11,6 +11,8 @@ subnet (the namespace's default route is the fw, as the bridge route table makes
 - the internet probe: the lab has no TLS service, so "GET https://HOST/" reads the line the lab's
   probe server answers with (the source address it sees: the fw's SNAT address, like checkip).
 Everything else (the TCP probes, the scopes, the hysteresis, the record format) is the Lambda's code.
+A failed invocation (e.g. SSM unreachable) is printed and the next one runs on schedule, as the
+Lambda's schedule would invoke it again.
 """
 
 from __future__ import annotations
@@ -79,7 +81,13 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     while True:
         start = time.monotonic()
-        out = hc.run(cfg, probes, ssm, cw, datetime.now(UTC))
+        try:
+            out = hc.run(cfg, probes, ssm, cw, datetime.now(UTC))
+        except Exception as e:  # one failed invocation; the schedule goes on
+            # As on AWS: a failed invocation writes no record (the stale-record alarm's business) and
+            # the schedule invokes the function again next time. Ending here instead would leave the
+            # record as it was forever (a pod that never joins, with nothing in its agent's log).
+            out = {"pod": cfg.pod, "error": f"{type(e).__name__}: {e}"}
         print(json.dumps(out), flush=True)
         time.sleep(max(0.0, interval - (time.monotonic() - start)))
 

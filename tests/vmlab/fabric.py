@@ -625,7 +625,15 @@ def relay_out() -> None:
     s = socket.socket(socket.AF_UNIX)
     s.bind(str(AWS_SOCK))
     s.listen(64)
-    _serve(s, lambda: socket.create_connection((AWS_API, 443), timeout=10))
+
+    def connect() -> socket.socket:
+        up = socket.create_connection((AWS_API, 443), timeout=10)
+        # The 10 s bound is for connecting only: a request that takes longer to be answered (a slow
+        # TLS handshake in a starved TCG guest) must not have its connection cut by the relay.
+        up.settimeout(None)
+        return up
+
+    _serve(s, connect)
 
 
 def relay_in() -> None:
@@ -761,8 +769,31 @@ def diagnose(spec: dict[str, Any]) -> str:
     out = []
     for key in sorted(spec["pods"]):
         for u in (agent_unit_name(spec, key), f"vmlab-health-{key}.service"):
-            out.append(f"== {u}\n" + sh("journalctl", "--no-pager", "-n", "8", "-u", u, check=False))
+            state = sh("systemctl", "is-active", u, check=False).strip()
+            out.append(
+                f"== {u} ({state})\n" + sh("journalctl", "--no-pager", "-n", "25", "-u", u, check=False)
+            )
     return "\n".join(out)
+
+
+def _journal(unit_name: str) -> list[tuple[float, str]]:
+    """(wall time, message) of a unit's journal lines."""
+    out = sh(
+        "journalctl", "--no-pager", "-o", "json", "--output-fields=MESSAGE", "-u", unit_name, check=False
+    )
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return [(int(d["__REALTIME_TIMESTAMP"]) / 1e6, str(d.get("MESSAGE", ""))) for d in lines]
+
+
+def gating(spec: dict[str, Any]) -> dict[str, dict[str, float | None]]:
+    """Per pod, from the guest's journal: when its health check first printed a healthy record (the
+    record is written before the print) and when its agent first advertised 0.0.0.0/0."""
+    out: dict[str, dict[str, float | None]] = {}
+    for key in sorted(spec["pods"]):
+        healthy = [t for t, m in _journal(f"vmlab-health-{key}.service") if '"status": "healthy"' in m]
+        advertised = [t for t, m in _journal(agent_unit_name(spec, key)) if "advertising 0.0.0.0/0" in m]
+        out[key] = {"healthy": min(healthy, default=None), "advertised": min(advertised, default=None)}
+    return out
 
 
 def down() -> None:
@@ -896,6 +927,8 @@ def main(argv: list[str]) -> int:
                 fw_forwarding(spec, argv[2], cmd == "repair-fw", float(argv[3]) if len(argv) > 3 else 120)
             )
         )
+    elif cmd == "gating":
+        print(json.dumps(gating(spec)))
     elif cmd == "converge":
         print(json.dumps(converge(spec, float(argv[2]) if len(argv) > 2 else 600)))
     else:

@@ -124,6 +124,17 @@ def _inside(t: dict[str, Any], n: int) -> str:
     return str(ipaddress.ip_network(t["inside_cidr"])[n])
 
 
+def test_each_pod_advertised_only_once_its_record_said_healthy(fabric: dict[str, Any]) -> None:
+    """The agent (rendered unit) announced 0.0.0.0/0 only after the health check had written a healthy
+    record for its pod in moto's SSM (the record is written just before the check prints it; 2 s of
+    slack for that print under TCG), and every pod's check is still running on its schedule."""
+    for key, t in run(fabric, "gating").items():
+        assert t["healthy"] is not None and t["advertised"] is not None, (key, t)
+        assert t["advertised"] > t["healthy"] - 2.0, f"{key} advertised before its record said healthy: {t}"
+    units = " ".join(f"vmlab-health-{k}" for k in sorted(fabric["spec"]["pods"]))
+    assert set(guest(fabric, f"systemctl is-active {units}").split()) == {"active"}
+
+
 def test_east_west_goes_through_every_pod_with_symmetric_replies(fabric: dict[str, Any]) -> None:
     spec = fabric["spec"]
     before = _esp_packets(fabric)
