@@ -59,6 +59,22 @@ class FileCloudWatch:
             f.write(json.dumps(line) + "\n")
 
 
+class PrintWrites:
+    """The SSM client, printing each record right after it was written: the lab's timeline of what the
+    agent could read (the invocation may still fail after the write, e.g. at CloudWatch)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def put_parameter(self, **kw: Any) -> Any:
+        out = self._client.put_parameter(**kw)
+        print(json.dumps({"written": json.loads(kw["Value"]).get("status")}), flush=True)
+        return out
+
+
 def lab_http_get(url: str, timeout: float) -> str:
     host = urlparse(url).hostname or ""
     with socket.create_connection((host, 443), timeout=timeout) as s:
@@ -78,6 +94,7 @@ def main() -> int:
         ssm, cw = boto3.client("ssm"), boto3.client("cloudwatch")
     else:
         ssm, cw = FileSsm(), FileCloudWatch(metrics)
+    ssm = PrintWrites(ssm)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     while True:
         start = time.monotonic()

@@ -785,14 +785,19 @@ def _journal(unit_name: str) -> list[tuple[float, str]]:
     return [(int(d["__REALTIME_TIMESTAMP"]) / 1e6, str(d.get("MESSAGE", ""))) for d in lines]
 
 
-def gating(spec: dict[str, Any]) -> dict[str, dict[str, float | None]]:
-    """Per pod, from the guest's journal: when its health check first printed a healthy record (the
-    record is written before the print) and when its agent first advertised 0.0.0.0/0."""
-    out: dict[str, dict[str, float | None]] = {}
+def gating(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per pod, from the guest's journal: when its health check first wrote a healthy record (printed
+    right after the write), when its agent first advertised 0.0.0.0/0, and the check's failed runs."""
+    out: dict[str, dict[str, Any]] = {}
     for key in sorted(spec["pods"]):
-        healthy = [t for t, m in _journal(f"vmlab-health-{key}.service") if '"status": "healthy"' in m]
+        check = _journal(f"vmlab-health-{key}.service")
+        healthy = [t for t, m in check if '"written": "healthy"' in m]
         advertised = [t for t, m in _journal(agent_unit_name(spec, key)) if "advertising 0.0.0.0/0" in m]
-        out[key] = {"healthy": min(healthy, default=None), "advertised": min(advertised, default=None)}
+        out[key] = {
+            "healthy": min(healthy, default=None),
+            "advertised": min(advertised, default=None),
+            "failed_runs": [m for _, m in check if '"error"' in m][:3],
+        }
     return out
 
 

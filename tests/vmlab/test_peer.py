@@ -126,8 +126,9 @@ def _inside(t: dict[str, Any], n: int) -> str:
 
 def test_each_pod_advertised_only_once_its_record_said_healthy(fabric: dict[str, Any]) -> None:
     """The agent (rendered unit) announced 0.0.0.0/0 only after the health check had written a healthy
-    record for its pod in moto's SSM (the record is written just before the check prints it; 2 s of
-    slack for that print under TCG), and every pod's check is still running on its schedule."""
+    record for its pod in moto's SSM (the lab's check prints each record right after writing it; 2 s of
+    slack for that print under TCG), and every pod's check is still running on its schedule. A run
+    may fail after its write (e.g. CloudWatch): the record counts, as it would on AWS."""
     for key, t in run(fabric, "gating").items():
         assert t["healthy"] is not None and t["advertised"] is not None, (key, t)
         assert t["advertised"] > t["healthy"] - 2.0, f"{key} advertised before its record said healthy: {t}"
