@@ -12,6 +12,7 @@ the record every 10 s and checks its fw every 2 s (2 failures); the checks run e
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections import Counter
@@ -30,21 +31,30 @@ SPREAD_FLOWS = 240
 
 
 @pytest.fixture(scope="module")
-def fabric(moto_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def fabric(
+    moto_server, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[dict[str, Any]]:
     moto_server.reset()
     region = "us-east-1"
+    start = time.monotonic()
     tf = peer.apply_pods(moto_server.endpoint, tmp_path_factory.mktemp("vmlab-peer-tf"), 3)
     spec = peer.spec_from_state(tf, region)
+    times: dict[str, float] = {"apply_s": time.monotonic() - start}
     fvm = peer.FabricVM(
         tmp_path_factory.mktemp("vmlab-peer"), region, int(moto_server.endpoint.rsplit(":", 1)[1])
     )
     try:
         fvm.start()
-        times = {**fvm.times, **fvm.up(spec)}
+        times.update(**fvm.times, **fvm.up(spec))
         times.update(fvm.fabric("converge", f"{peer.GUEST_RUN}/spec.json", "900", timeout=1000))
+        times["setup_s"] = time.monotonic() - start
         yield {"vm": fvm, "spec": spec, "times": times}
     finally:
         fvm.stop()
+        # What the module's time goes to (seconds; converge's figures count from the pods' start).
+        report = request.config.pluginmanager.get_plugin("terminalreporter")
+        if report is not None:
+            report.write_line(f"vmpeer times: {json.dumps({k: round(v, 1) for k, v in times.items()})}")
 
 
 def run(fabric: dict[str, Any], *args: str, **kw: Any) -> Any:
