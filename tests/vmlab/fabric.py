@@ -792,7 +792,10 @@ def gating(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for key in sorted(spec["pods"]):
         check = _journal(f"vmlab-health-{key}.service")
         healthy = [t for t, m in check if '"written": "healthy"' in m]
-        advertised = [t for t, m in _journal(agent_unit_name(spec, key)) if "advertising 0.0.0.0/0" in m]
+        # Not "not advertising 0.0.0.0/0: ...", the agent's line while it keeps the pod withdrawn.
+        advertised = [
+            t for t, m in _journal(agent_unit_name(spec, key)) if "advertising 0.0.0.0/0: pod is" in m
+        ]
         out[key] = {
             "healthy": min(healthy, default=None),
             "advertised": min(advertised, default=None),
