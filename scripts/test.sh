@@ -27,5 +27,5 @@ log "mutation check: every mutant must be killed (tests/mutation)"
 python tests/mutation/run.py
 # Serial: QEMU's software emulation needs both cores for itself.
 log "tests: VM lab (QEMU, the stock Debian kernel, the pod image)"
-python -m pytest -m "vmlab and not vmpeer" tests  # vmpeer: docs/vmlab.md, not yet converging
+python -m pytest -m "vmlab and not vmpeer" tests  # vmpeer: 6-7 min of TCG, run by hand (docs/vmlab.md)
 log "all tiers passed in $((SECONDS - start))s"
