@@ -127,6 +127,22 @@ def test_agent_advertises_then_withdraws_and_logs(tmp_path: Path, caplog: pytest
     assert "advertising 0.0.0.0/0" in caplog.text
 
 
+def test_a_pod_kept_withdrawn_says_why_once_per_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A pod that never joins must say why in its journal, without a line per poll."""
+    state, frr = tmp_path / "h", FakeFrr()
+    agent = ha.Agent(ha.FileSource(state), ha.Gate(rise=2, fall=2), ha.Bgp(65001, run=frr))
+    state.write_text('{"status": "unhealthy", "reason": "not checked yet"}')
+    assert agent.step() is None and agent.step() is None and not frr.advertised
+    assert caplog.text.count("not advertising 0.0.0.0/0: status 'unhealthy' (not checked yet)") == 1
+    state.write_text('{"status": "healthy"}')
+    assert agent.step() is None  # rise 2: one healthy read is not enough
+    assert "not advertising 0.0.0.0/0: healthy (1 of 2 in a row)" in caplog.text
+    assert agent.step() is True and frr.advertised
+    assert caplog.text.count("not advertising") == 2
+
+
 def test_missing_state_withdraws(tmp_path: Path) -> None:
     frr = FakeFrr(advertised=True)
     agent = ha.Agent(

@@ -11,6 +11,8 @@ subnet (the namespace's default route is the fw, as the bridge route table makes
 - the internet probe: the lab has no TLS service, so "GET https://HOST/" reads the line the lab's
   probe server answers with (the source address it sees: the fw's SNAT address, like checkip).
 Everything else (the TCP probes, the scopes, the hysteresis, the record format) is the Lambda's code.
+A failed invocation (e.g. SSM unreachable) is printed and the next one runs on schedule, as the
+Lambda's schedule would invoke it again.
 """
 
 from __future__ import annotations
@@ -57,6 +59,22 @@ class FileCloudWatch:
             f.write(json.dumps(line) + "\n")
 
 
+class PrintWrites:
+    """The SSM client, printing each record right after it was written: the lab's timeline of what the
+    agent could read (the invocation may still fail after the write, e.g. at CloudWatch)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def put_parameter(self, **kw: Any) -> Any:
+        out = self._client.put_parameter(**kw)
+        print(json.dumps({"written": json.loads(kw["Value"]).get("status")}), flush=True)
+        return out
+
+
 def lab_http_get(url: str, timeout: float) -> str:
     host = urlparse(url).hostname or ""
     with socket.create_connection((host, 443), timeout=timeout) as s:
@@ -76,10 +94,17 @@ def main() -> int:
         ssm, cw = boto3.client("ssm"), boto3.client("cloudwatch")
     else:
         ssm, cw = FileSsm(), FileCloudWatch(metrics)
+    ssm = PrintWrites(ssm)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     while True:
         start = time.monotonic()
-        out = hc.run(cfg, probes, ssm, cw, datetime.now(UTC))
+        try:
+            out = hc.run(cfg, probes, ssm, cw, datetime.now(UTC))
+        except Exception as e:  # one failed invocation; the schedule goes on
+            # As on AWS: a failed invocation writes no record (the stale-record alarm's business) and
+            # the schedule invokes the function again next time. Ending here instead would leave the
+            # record as it was forever (a pod that never joins, with nothing in its agent's log).
+            out = {"pod": cfg.pod, "error": f"{type(e).__name__}: {e}"}
         print(json.dumps(out), flush=True)
         time.sleep(max(0.0, interval - (time.monotonic() - start)))
 

@@ -625,7 +625,15 @@ def relay_out() -> None:
     s = socket.socket(socket.AF_UNIX)
     s.bind(str(AWS_SOCK))
     s.listen(64)
-    _serve(s, lambda: socket.create_connection((AWS_API, 443), timeout=10))
+
+    def connect() -> socket.socket:
+        up = socket.create_connection((AWS_API, 443), timeout=10)
+        # The 10 s bound is for connecting only: a request that takes longer to be answered (a slow
+        # TLS handshake in a starved TCG guest) must not have its connection cut by the relay.
+        up.settimeout(None)
+        return up
+
+    _serve(s, connect)
 
 
 def relay_in() -> None:
@@ -761,8 +769,39 @@ def diagnose(spec: dict[str, Any]) -> str:
     out = []
     for key in sorted(spec["pods"]):
         for u in (agent_unit_name(spec, key), f"vmlab-health-{key}.service"):
-            out.append(f"== {u}\n" + sh("journalctl", "--no-pager", "-n", "8", "-u", u, check=False))
+            state = sh("systemctl", "is-active", u, check=False).strip()
+            out.append(
+                f"== {u} ({state})\n" + sh("journalctl", "--no-pager", "-n", "25", "-u", u, check=False)
+            )
     return "\n".join(out)
+
+
+def _journal(unit_name: str) -> list[tuple[float, str]]:
+    """(wall time, message) of a unit's journal lines."""
+    out = sh(
+        "journalctl", "--no-pager", "-o", "json", "--output-fields=MESSAGE", "-u", unit_name, check=False
+    )
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return [(int(d["__REALTIME_TIMESTAMP"]) / 1e6, str(d.get("MESSAGE", ""))) for d in lines]
+
+
+def gating(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per pod, from the guest's journal: when its health check first wrote a healthy record (printed
+    right after the write), when its agent first advertised 0.0.0.0/0, and the check's failed runs."""
+    out: dict[str, dict[str, Any]] = {}
+    for key in sorted(spec["pods"]):
+        check = _journal(f"vmlab-health-{key}.service")
+        healthy = [t for t, m in check if '"written": "healthy"' in m]
+        # Not "not advertising 0.0.0.0/0: ...", the agent's line while it keeps the pod withdrawn.
+        advertised = [
+            t for t, m in _journal(agent_unit_name(spec, key)) if "advertising 0.0.0.0/0: pod is" in m
+        ]
+        out[key] = {
+            "healthy": min(healthy, default=None),
+            "advertised": min(advertised, default=None),
+            "failed_runs": [m for _, m in check if '"error"' in m][:3],
+        }
+    return out
 
 
 def down() -> None:
@@ -896,6 +935,8 @@ def main(argv: list[str]) -> int:
                 fw_forwarding(spec, argv[2], cmd == "repair-fw", float(argv[3]) if len(argv) > 3 else 120)
             )
         )
+    elif cmd == "gating":
+        print(json.dumps(gating(spec)))
     elif cmd == "converge":
         print(json.dumps(converge(spec, float(argv[2]) if len(argv) > 2 else 600)))
     else:

@@ -109,7 +109,8 @@ def spec_from_state(tf: TfRoot, region: str) -> dict[str, Any]:
     pods: dict[str, Any] = {}
     for key, pv in sorted(variables["pods"].items()):
         mod = f'module.pod["{key}"]'
-        vpn = res[f"{mod}.aws_vpn_connection.this"]
+        # count = 1 for the vpn transport (modules/pod: no VPN connection for connect).
+        vpn = res[f"{mod}.aws_vpn_connection.this[0]"]
         nics = {
             k.split('"')[3]: {"mac": r["mac_address"], "ip": r["private_ip"]}
             for k, r in res.items()
@@ -149,12 +150,12 @@ def spec_from_state(tf: TfRoot, region: str) -> dict[str, Any]:
             "nics": nics,
             "vpn_eip": res[f'{mod}.aws_eip.this["vpn"]']["public_ip"],
             "fw_eip": res[f'{mod}.aws_eip.this["fw"]']["public_ip"],
-            "cgw_ip": res[f"{mod}.aws_customer_gateway.this"]["ip_address"],
+            "cgw_ip": res[f"{mod}.aws_customer_gateway.this[0]"]["ip_address"],
             "health_parameter": res[f"{mod}.aws_ssm_parameter.health"]["name"],
             "tunnels": tunnels,
         }
     tgw = res["module.transit_gateway.aws_ec2_transit_gateway.this"]
-    cgw = res[f'module.pod["{sorted(pods)[0]}"].aws_customer_gateway.this']
+    cgw = res[f'module.pod["{sorted(pods)[0]}"].aws_customer_gateway.this[0]']
     az = variables["pods"][sorted(pods)[0]]["az"]
     subnet = {
         kind: res[f'module.core.aws_subnet.this["{kind}-{az}"]']["cidr_block"]

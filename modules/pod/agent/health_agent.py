@@ -304,6 +304,7 @@ class Agent:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     reasons: dict[str, str] = field(default_factory=dict)
     _stale: bool = False
+    _withheld: str | None = None
 
     def read_record(self) -> None:
         try:
@@ -337,12 +338,14 @@ class Agent:
             self.check_local()
         want = self.gate.advertise and (self.local is None or self.local_gate.advertise)
         if not self.gate.advertise:
-            reason = self.reasons.get("record", "")
+            reason, gate = self.reasons.get("record", ""), self.gate
         else:
-            reason = f"local check: {self.reasons.get('local', '')}"
+            reason, gate = f"local check: {self.reasons.get('local', '')}", self.local_gate
         try:
             have = self.bgp.advertised()
             if have == want:
+                if not want:
+                    self._log_withheld(reason, gate)
                 return None
             self.bgp.set(want)
         except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
@@ -350,9 +353,18 @@ class Agent:
             return None
         if want:
             log.warning("advertising %s: pod is healthy", self.bgp.prefix)
+            self._withheld = None
         else:
             log.warning("withdrawing %s: %s", self.bgp.prefix, reason)
+            self._withheld = reason
         return want
+
+    def _log_withheld(self, reason: str, gate: Gate) -> None:
+        # Once per reason: a pod that never joins must say why, without a line per poll.
+        if reason != self._withheld:
+            self._withheld = reason
+            rise = f" ({gate._streak} of {gate.rise} in a row)" if gate._streak else ""
+            log.warning("not advertising %s: %s%s", self.bgp.prefix, reason, rise)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
