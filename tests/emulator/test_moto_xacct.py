@@ -10,26 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from tfharness import MOTO_DEFAULT_ACCOUNT, REGION, moto_env
+from tfharness import MOTO_DEFAULT_ACCOUNT, Sandbox, moto_env
 
 OUTSIDER = "210987654321"  # an account in no organization
 
 
 def client_for(env: dict[str, str]) -> Callable[[str], Any]:
-    def make(service: str) -> Any:
-        return boto3.client(
-            service,
-            region_name=REGION,
-            endpoint_url=env["AWS_ENDPOINT_URL"],
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=env["AWS_SESSION_TOKEN"] or None,
-        )
-
-    return make
+    return Sandbox(env, real=False).client
 
 
 @pytest.fixture

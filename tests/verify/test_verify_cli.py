@@ -10,9 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from tfharness import moto_env
+from tfharness import Sandbox, moto_env
 from verifynet import NAME, REGION, add_workload, build
 
 GENERATOR = Path(__file__).resolve().parents[2] / "generator"
@@ -35,13 +34,7 @@ def cli(env: dict[str, str], *args: str, columns: str = "200") -> subprocess.Com
 
 @pytest.fixture
 def ec2(aws_env: dict[str, str]) -> Any:
-    return boto3.client(
-        "ec2",
-        region_name=REGION,
-        endpoint_url=aws_env["AWS_ENDPOINT_URL"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return Sandbox(aws_env, real=False).client("ec2")
 
 
 def test_cli_passes_then_fails_on_a_bypass(aws_env: dict[str, str], ec2: Any) -> None:
@@ -114,36 +107,17 @@ def test_role_name_reads_the_workload_accounts_found_through_the_attachments(
 ) -> None:
     net = build(ec2)
     # A workload account of the network account's organization, the TGW shared with it through RAM.
-    org = boto3.client(
-        "organizations",
-        region_name=REGION,
-        endpoint_url=aws_env["AWS_ENDPOINT_URL"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    net_account = Sandbox(aws_env, real=False).client
+    org = net_account("organizations")
     org.create_organization(FeatureSet="ALL")
     account = org.create_account(AccountName="w", Email="w@example.com")["CreateAccountStatus"]["AccountId"]
-    ram = boto3.client(
-        "ram",
-        region_name=REGION,
-        endpoint_url=aws_env["AWS_ENDPOINT_URL"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    ram = net_account("ram")
     ram.enable_sharing_with_aws_organization()
     tgw_arn = ec2.describe_transit_gateways(TransitGatewayIds=[net.tgw])["TransitGateways"][0][
         "TransitGatewayArn"
     ]
     ram.create_resource_share(name="tgw", resourceArns=[tgw_arn], principals=[account])
-    env_b = moto_env(moto_server.endpoint, account_id=account)
-    ec2_b = boto3.client(
-        "ec2",
-        region_name=REGION,
-        endpoint_url=env_b["AWS_ENDPOINT_URL"],
-        aws_access_key_id=env_b["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env_b["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=env_b["AWS_SESSION_TOKEN"],
-    )
+    ec2_b = Sandbox(moto_env(moto_server.endpoint, account_id=account), real=False).client("ec2")
     w = add_workload(net, "treasury", "10.64.48.0/20", owner=ec2_b)
     endpoint = ("--endpoint-url", aws_env["AWS_ENDPOINT_URL"], "--json")
 
