@@ -91,7 +91,24 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [f"apply target: {target}"] + [f"moto fidelity fix {k}: {v}" for k, v in EMULATOR_FIXES.items()]
 
 
+# The files that take minutes (the CI log's slowest durations: apply, re-plan and destroy on moto,
+# mostly waiting on the provider's waiters). They start first: with `--dist loadfile` a file runs
+# on one worker, and one started last kept the others idle for minutes at the end of the tier.
+LONGEST_FIRST = (
+    "tests/complete/test_complete_apply.py",
+    "tests/modules/test_pod.py",
+    "tests/stacks/test_stacks_apply.py",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Tier order: fast unit tests first, then static, plan, apply, lab (fail fast on cheap tiers).
+    # Tier order: fast unit tests first, then static, plan, apply, lab (fail fast on cheap tiers),
+    # except the longest files, which go first (sort is stable: a file keeps its own order).
     order = {"static": 1, "plan": 2, "apply": 3, "lab": 4, "vmlab": 5}
-    items.sort(key=lambda it: max((order.get(m.name, 0) for m in it.iter_markers()), default=0))
+
+    def key(it: pytest.Item) -> tuple[int, int]:
+        path = it.nodeid.split("::", 1)[0]
+        first = LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+        return first, max((order.get(m.name, 0) for m in it.iter_markers()), default=0)
+
+    items.sort(key=key)
