@@ -8,6 +8,7 @@ the test session prints). Nothing here changes what AWS would answer.
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 EMULATOR_FIXES = {
@@ -44,6 +45,12 @@ EMULATOR_FIXES = {
         "moto refuses DetachNetworkInterface whenever the instance has one ENI left, reporting it as device "
         "index 0, so parallel detaches of an instance's secondary ENIs fail; AWS refuses only the primary "
         "ENI (device index 0)."
+    ),
+    "ec2-detached-attachment-status": (
+        "moto forgets an ENI's attachment the moment DetachNetworkInterface returns, so the provider's "
+        "detach waiter (DescribeNetworkInterfaces by attachment.attachment-id until status 'detached') "
+        "finds nothing and retries its 20 not-found checks, ~2.5 minutes per ENI attachment destroyed. "
+        "AWS reports the finished detach as status 'detached' for a while; the fix does so for 5 seconds."
     ),
     "transit-gateway-attachment-filters": (
         "moto's DescribeTransitGatewayAttachments applies only the resource-id, resource-type and "
@@ -190,6 +197,9 @@ def _patch_attachment_tags() -> None:
     responses.TransitGatewayAttachment.create_transit_gateway_vpc_attachment = create_fixed  # type: ignore[method-assign]
 
 
+DETACHED_FOR = 5.0  # seconds a finished ENI detach stays visible as "detached" (AWS: a while)
+
+
 def _patch_enis() -> None:
     from moto.ec2.models import elastic_network_interfaces as enis
     from moto.ec2.models.instances import Instance
@@ -216,7 +226,37 @@ def _patch_enis() -> None:
                 return
         detach(self, attachment_id)
 
+    # A finished detach stays visible for DETACHED_FOR seconds: its attachment, status "detached".
+    detach_eni = Instance.detach_eni
+
+    def detach_eni_fixed(self: Any, eni: Any) -> None:
+        gone = enis.Attachment(eni) if eni.instance is not None else None
+        detach_eni(self, eni)
+        if gone is not None:
+            gone.status = "detached"
+            eni.detached = (gone, time.monotonic())
+
+    def recently_detached(eni: Any) -> Any:
+        gone, at = getattr(eni, "detached", (None, 0.0))
+        return gone if gone is not None and time.monotonic() - at < DETACHED_FOR else None
+
+    attachment = enis.NetworkInterface.attachment
+
+    def attachment_fixed(self: Any) -> Any:
+        return attachment.fget(self) or recently_detached(self)
+
+    get_filter_value = enis.NetworkInterface.get_filter_value
+
+    def get_filter_value_fixed(self: Any, filter_name: str, method_name: str | None = None) -> Any:
+        if filter_name == "attachment.attachment-id" and self.attachment_id is None:
+            gone = recently_detached(self)
+            return gone.attachment_id if gone is not None else None
+        return get_filter_value(self, filter_name, method_name)
+
     Instance.terminate = terminate_fixed  # type: ignore[method-assign]
+    Instance.detach_eni = detach_eni_fixed  # type: ignore[method-assign]
+    enis.NetworkInterface.attachment = property(attachment_fixed)  # type: ignore[assignment,method-assign]
+    enis.NetworkInterface.get_filter_value = get_filter_value_fixed  # type: ignore[method-assign]
     enis.NetworkInterfaceBackend.detach_network_interface = detach_fixed  # type: ignore[method-assign]
 
 
