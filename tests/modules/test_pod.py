@@ -60,7 +60,9 @@ MOTO_GAPS = {
     "connect": (
         "moto 5.2 implements no TGW Connect API (CreateTransitGatewayConnect, "
         "CreateTransitGatewayConnectPeer and their Describe/Delete calls are not implemented), so a connect "
-        "pod cannot be applied on moto; its plan and the rendered GRE/FRR user_data cover it."
+        "pod cannot be applied on moto; its plan, the rendered GRE/FRR user_data and the VM lab's "
+        "tests/vmlab/test_connect.py (GRE + eBGP + ECMP over 3 pods on the Debian kernel) cover it, and "
+        "this test applies it on a real account (MICROSEG_REAL_AWS=1)."
     ),
 }
 
@@ -582,7 +584,7 @@ def _as_list(v: str | list[str]) -> list[str]:
 def test_apply_large_tunnels_and_connect(tfroot, sandbox, transport) -> None:
     """Large tunnels (on moto, whose TunnelBandwidth the emulator corrects: EMULATOR_FIXES
     vpn-tunnel-bandwidth) and TGW Connect as AWS has it (MICROSEG_REAL_AWS=1; on moto a listed gap,
-    MOTO_GAPS, covered by the plan tests and the rendered configuration checks)."""
+    MOTO_GAPS, covered by the plan tests, the rendered configuration checks and the VM lab)."""
     if not sandbox.real and transport in MOTO_GAPS:
         pytest.skip(f"moto gap: {MOTO_GAPS[transport]}")
     over, _ = TRANSPORTS[transport]
