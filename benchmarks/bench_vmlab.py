@@ -6,7 +6,8 @@
 Prints: VM start -> every pod healthy in the TGW's ECMP set (first boot, and after a reboot of the
 VM), IKE up, BGP established and ECMP convergence after the pods start, the ECMP spread of new flows
 (max/min, goal <= 1.5), a broken fw -> withdrawal and repair -> rejoin with the modules' default
-intervals (agent: record every 10 s, own check every 2 s, 2 failures; checks every 60 s), and ESP
+intervals (agent: record every 10 s, own check every 2 s, 2 failures; checks every 60 s), a dead vpn
+(no packet in or out) -> withdrawal by the TGW's 30 s BGP hold timer and back -> rejoin, and ESP
 throughput per pod (bytes through each pod's XFRM interfaces on the AWS side during one iperf3 run;
 emulated CPU: a functional figure, not AWS's).
 """
@@ -31,6 +32,7 @@ from tfharness import free_port  # noqa: E402
 
 SPREAD_GOAL = 1.5
 WITHDRAW_GOAL = 10.0
+HOLD_TIME = 30.0  # the TGW's BGP hold time: a dead vpn sends no withdrawal
 
 
 def moto(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -124,6 +126,13 @@ def main() -> int:
         rows.append(("broken fw -> pod withdrawn", f"{broken['seconds']:.1f} s", f"goal <= 10 s: {verdict}"))
         repaired = fvm.fabric("repair-fw", f"{peer.GUEST_RUN}/spec.json", "pod-02", "180", timeout=300)
         rows.append(("repair -> pod rejoined", f"{repaired['seconds']:.1f} s", "check rise 2"))
+        dead = fvm.fabric("kill-vpn", f"{peer.GUEST_RUN}/spec.json", "pod-03", "180", timeout=300)
+        verdict = "ok" if dead["seconds"] <= HOLD_TIME else "over"
+        rows.append(
+            ("dead vpn -> pod withdrawn", f"{dead['seconds']:.1f} s", f"goal <= 30 s hold: {verdict}")
+        )
+        revived = fvm.fabric("revive-vpn", f"{peer.GUEST_RUN}/spec.json", "pod-03", "300", timeout=400)
+        rows.append(("vpn back -> pod rejoined", f"{revived['seconds']:.1f} s", "BGP connect retry"))
         for pod, mbps in throughput(fvm, spec, args.seconds).items():
             rows.append((f"ESP throughput through {pod}", f"{mbps:.1f} Mbit/s", "emulated CPU"))
         if not args.no_reboot:

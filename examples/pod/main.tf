@@ -96,6 +96,7 @@ module "pod" {
   transit_gateway_asn                      = var.asn.transit_gateway
   pods_asn                                 = var.asn.pods
   transport                                = var.transport
+  tunnel_options                           = var.tunnel_options
   tunnel_inside_cidrs                      = each.value.tunnel_inside_cidrs
   connect_peers                            = each.value.connect_peers
   connect_address                          = each.value.connect_address

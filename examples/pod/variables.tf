@@ -94,6 +94,23 @@ variable "ami_id" {
   default     = null
 }
 
+variable "tunnel_options" {
+  description = "IKE/IPsec proposals of every pod's VPN tunnels (modules/pod `tunnel_options`, AWS names); {} keeps the module's defaults."
+  type = object({
+    ike_versions                 = optional(list(string))
+    phase1_encryption_algorithms = optional(list(string))
+    phase1_integrity_algorithms  = optional(list(string))
+    phase1_dh_group_numbers      = optional(list(number))
+    phase1_lifetime_seconds      = optional(number)
+    phase2_encryption_algorithms = optional(list(string))
+    phase2_integrity_algorithms  = optional(list(string))
+    phase2_dh_group_numbers      = optional(list(number))
+    phase2_lifetime_seconds      = optional(number)
+    dpd_timeout_seconds          = optional(number)
+  })
+  default = {}
+}
+
 variable "workloads" {
   description = "Workloads (contract `workloads`; only cidr, qos_mbps_per_pod and internet_egress are used here)."
   type = map(object({

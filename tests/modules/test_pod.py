@@ -229,9 +229,10 @@ def test_plan_narrowed_tunnel_options_reach_both_sides(tfroot, aws_env) -> None:
         "phase2_dh_group_numbers": [20],
         "phase1_lifetime_seconds": 14400,
     }
-    plan = tfroot(MODULE, aws_env).plan(_module_vars(tunnel_options=options))
-    vpn = _after(plan)["aws_vpn_connection.this[0]"]
-    tunnels = plan["output_changes"]["template_data"]["after"]["tunnels"]
+    # Through examples/pod, as the VM lab's fabric applies it (attributes left unset keep the defaults).
+    plan = tfroot(EXAMPLE, aws_env).plan({**VARS, "tunnel_options": options})
+    vpn = _after(plan)[f"{POD}.aws_vpn_connection.this[0]"]
+    tunnels = plan["output_changes"]["template_data"]["after"]["pod-01"]["tunnels"]
 
     def unordered(v: object) -> object:  # the provider keeps these lists as sets
         return sorted(v) if isinstance(v, list) else v
@@ -250,6 +251,7 @@ def test_plan_narrowed_tunnel_options_reach_both_sides(tfroot, aws_env) -> None:
             }
             assert aws == {k: unordered(v) for k, v in t[phase].items()}, (n, phase)
         assert t["phase1"]["dh_groups"] == [21] and t["phase2"]["dh_groups"] == [20]
+        assert sorted(t["phase2"]["integrity"]) == ["SHA2-384", "SHA2-512"]  # unset: the default
 
 
 @pytest.mark.plan

@@ -473,15 +473,30 @@ def start_aws_side(spec: dict[str, Any]) -> None:
             sh("ip", "rule", "add", "iif", dev, "lookup", str(CORE_TABLE), "priority", "100", ns=TGW)
     Path(f"/etc/netns/{TGW}").mkdir(parents=True, exist_ok=True)
     shutil.copytree("/etc/swanctl", f"/etc/netns/{TGW}/swanctl", symlinks=True, dirs_exist_ok=True)
-    d = Path(f"/etc/netns/{TGW}/swanctl")
-    old = os.umask(0o077)
-    (d / "conf.d" / "aws.conf").write_text(aws_side_swanctl(spec, psks))
-    os.umask(old)
+    write_aws_side_conf(spec, psks)
     strongswan_conf(TGW)
     start_charon(TGW)
     conf = RUN / "tgw-frr.conf"
     conf.write_text(aws_side_frr(spec))
     start_frr(TGW, str(conf))
+
+
+def write_aws_side_conf(spec: dict[str, Any], psks: dict[str, str]) -> None:
+    old = os.umask(0o077)
+    Path(f"/etc/netns/{TGW}/swanctl/conf.d/aws.conf").write_text(aws_side_swanctl(spec, psks))
+    os.umask(old)
+
+
+def restrict(spec: dict[str, Any], key: str, tunnel: int, options: dict[str, dict[str, Any]]) -> None:
+    """Restricts the AWS side of one tunnel to other tunnel options (phase1/phase2 lists merged over the
+    module's; {} restores the module's) and reloads its connections: new IKE SAs, and the CHILD SA
+    rekeys of IKE SAs set up after this, use them; established SAs keep the config they started with."""
+    changed = json.loads(json.dumps(spec))
+    t = changed["pods"][key]["tunnels"][tunnel - 1]
+    for phase, lists in options.items():
+        t[phase].update(lists)
+    write_aws_side_conf(changed, read_psks(spec))
+    sh("swanctl", "--load-all", "--noprompt", ns=TGW)
 
 
 # --- the pods ----------------------------------------------------------------------------------------
@@ -886,25 +901,98 @@ def reset_observed(spec: dict[str, Any]) -> None:
             sh("nft", "flush", "set", "ip", "observe", name, ns=names(spec, key)["vpn"])
 
 
+def negotiated() -> dict[str, dict[str, Any]]:
+    """Per tunnel, from the AWS side: the IKE SA's algorithms and its CHILD SAs' (swanctl's notation,
+    e.g. AES_GCM_16-256/PRF_HMAC_SHA2_512/ECP_521; a CHILD SA shows a DH group once rekeyed with PFS)."""
+    out: dict[str, dict[str, Any]] = {}
+    name = None
+    for line in sh("swanctl", "--list-sas", ns=TGW, check=False).splitlines():
+        if m := re.match(r"^(pod-\d+-t\d): #\d+, ESTABLISHED", line):
+            name = m.group(1)
+            out.setdefault(name, {"ike": [], "child": []})
+        elif name and (m := re.match(r"^  ([A-Z][A-Z0-9_]*(?:-\d+)?(?:/[A-Z0-9_]+)+)$", line)):
+            out[name]["ike"].append(m.group(1))
+        elif name and (m := re.match(r"^\s+pod-\d+-t\d: #\d+, reqid \d+, INSTALLED, \S+, ESP:(\S+)", line)):
+            out[name]["child"].append(m.group(1))
+    return out
+
+
+def _vpn_swanctl(spec: dict[str, Any], key: str, *args: str, timeout: float) -> dict[str, Any]:
+    r = subprocess.run(
+        ["ip", "netns", "exec", names(spec, key)["vpn"], "swanctl", *args],
+        capture_output=True, text=True, timeout=timeout + 30, check=False,
+    )  # fmt: skip
+    return {"rc": r.returncode, "output": r.stdout + r.stderr}
+
+
+def reinitiate(spec: dict[str, Any], key: str, tunnel: int, timeout: float) -> dict[str, Any]:
+    """The pod's vpn closes one tunnel's IKE SA and initiates it again: swanctl's exit code and log."""
+    _vpn_swanctl(spec, key, "--terminate", "--ike", f"tgw{tunnel}", "--timeout", "20", timeout=20)
+    return _vpn_swanctl(
+        spec, key, "--initiate", "--child", f"tgw{tunnel}", "--timeout", str(int(timeout)), timeout=timeout
+    )
+
+
+def rekey(spec: dict[str, Any], key: str, tunnel: int, timeout: float) -> dict[str, Any]:
+    """The pod's vpn rekeys one tunnel's CHILD SA (CREATE_CHILD_SA, with PFS: a new DH exchange in
+    phase 2's groups). Returns the CHILD SAs the AWS side then holds, or the notify that refused it."""
+    unit_name = f"vmlab-charon-{names(spec, key)['vpn']}.service"
+    since = time.time()
+    before = set(negotiated().get(f"{key}-t{tunnel}", {}).get("child", []))
+    sh("swanctl", "--rekey", "--child", f"tgw{tunnel}", ns=names(spec, key)["vpn"])
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        child = negotiated().get(f"{key}-t{tunnel}", {}).get("child", [])
+        refused = [m for ts, m in _journal(unit_name) if ts >= since and "NO_PROPOSAL_CHOSEN" in m]
+        if refused or any("/" in c for c in child if c not in before):
+            return {"child": child, "refused": refused}
+        time.sleep(0.5)
+    return {"child": negotiated().get(f"{key}-t{tunnel}", {}).get("child", []), "refused": []}
+
+
 def tgw_next_hops() -> set[str]:
     routes = json.loads(sh("ip", "-j", "route", "show", "0.0.0.0/0", ns=TGW) or "[]")
     return {nh["gateway"] for r in routes for nh in r.get("nexthops", [r]) if "gateway" in nh}
 
 
-def fw_forwarding(spec: dict[str, Any], key: str, on: bool, timeout: float) -> dict[str, float]:
-    """Breaks (or repairs) a pod's fw forwarding and times how long until the TGW's ECMP set has lost
-    (or regained) that pod's tunnels: measured here, next to the TGW, every 0.1 s."""
+def _fault(
+    spec: dict[str, Any], key: str, back: bool, timeout: float, *argv: str, ns: str
+) -> dict[str, float]:
+    """Runs a fault (or its repair) in one of a pod's namespaces and times how long until the TGW's
+    ECMP set has lost (or regained) that pod's tunnels: measured here, next to the TGW, every 0.1 s."""
     pod = spec["pods"][key]
     hops = {host(t["inside_cidr"], 2) for t in pod["tunnels"]}
     t0 = time.monotonic()
-    sh("sysctl", "-q", "-w", f"net.ipv4.ip_forward={int(on)}", ns=names(spec, key)["fw"])
+    sh(*argv, ns=ns)
     took = wait_for(
-        f"{key} {'back in' if on else 'out of'} ECMP",
-        (lambda: hops <= tgw_next_hops()) if on else (lambda: not hops & tgw_next_hops()),
+        f"{key} {'back in' if back else 'out of'} ECMP",
+        (lambda: hops <= tgw_next_hops()) if back else (lambda: not hops & tgw_next_hops()),
         timeout,
         interval=0.1,
     )
     return {"seconds": took, "since": t0}
+
+
+def fw_forwarding(spec: dict[str, Any], key: str, on: bool, timeout: float) -> dict[str, float]:
+    """Breaks (or repairs) a pod's fw forwarding: its agent's own check must withdraw the pod."""
+    ns = names(spec, key)["fw"]
+    return _fault(spec, key, on, timeout, "sysctl", "-q", "-w", f"net.ipv4.ip_forward={int(on)}", ns=ns)
+
+
+# A dead instance: nothing in or out, before anything else sees the packet.
+DEAD = (
+    "add table ip dead; add chain ip dead pre { type filter hook prerouting priority -500; policy drop; }; "
+    "add chain ip dead out { type filter hook output priority -500; policy drop; }"
+)
+
+
+def vpn_dead(spec: dict[str, Any], key: str, dead: bool, timeout: float) -> dict[str, float]:
+    """Kills (or revives) a pod's vpn: no packet in or out, so no BGP withdrawal is ever sent and only
+    the TGW's hold timer (30 s) can take the pod out; revived, IKE (DPD) and BGP must recover."""
+    ns = names(spec, key)["vpn"]
+    if dead:
+        return _fault(spec, key, False, timeout, "nft", DEAD, ns=ns)
+    return _fault(spec, key, True, timeout, "nft", "delete", "table", "ip", "dead", ns=ns)
 
 
 def main(argv: list[str]) -> int:
@@ -934,6 +1022,18 @@ def main(argv: list[str]) -> int:
             json.dumps(
                 fw_forwarding(spec, argv[2], cmd == "repair-fw", float(argv[3]) if len(argv) > 3 else 120)
             )
+        )
+    elif cmd == "negotiated":
+        print(json.dumps(negotiated()))
+    elif cmd == "restrict":
+        restrict(spec, argv[2], int(argv[3]), json.loads(argv[4]) if len(argv) > 4 else {})
+    elif cmd == "reinitiate":
+        print(json.dumps(reinitiate(spec, argv[2], int(argv[3]), float(argv[4]))))
+    elif cmd == "rekey":
+        print(json.dumps(rekey(spec, argv[2], int(argv[3]), float(argv[4]))))
+    elif cmd in ("kill-vpn", "revive-vpn"):
+        print(
+            json.dumps(vpn_dead(spec, argv[2], cmd == "kill-vpn", float(argv[3]) if len(argv) > 3 else 120))
         )
     elif cmd == "gating":
         print(json.dumps(gating(spec)))

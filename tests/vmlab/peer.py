@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,13 @@ FLOWS = [
     flow("f004", "ledger", "payments", 443, "CHG-1237"),
 ]
 HEALTH_TARGET = {"host": "10.64.0.10", "port": 443}
+# The fabric's tunnel options, narrowed inside what modules/pod allows: one phase 1 integrity and group,
+# another phase 2 group. The vpn's proposals and the AWS side's both come from them.
+NARROWED_TUNNEL_OPTIONS = {
+    "phase1_integrity_algorithms": ["SHA2-512"],
+    "phase1_dh_group_numbers": [21],
+    "phase2_dh_group_numbers": [20],
+}
 
 
 def pod_vars(n: int, tunnel_options: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -218,7 +226,7 @@ class FabricVM:
 
     def fabric(self, *args: str, timeout: float = 600, check: bool = True) -> Any:
         assert self.vm is not None
-        cmd = " ".join(["python3", f"{GUEST_REPO}/tests/vmlab/fabric.py", *args])
+        cmd = shlex.join(["python3", f"{GUEST_REPO}/tests/vmlab/fabric.py", *args])
         out = self.vm.sh(cmd, timeout=timeout, check=check)
         return json.loads(out.stdout) if out.stdout.strip().startswith(("{", "[")) else out
 
