@@ -125,7 +125,12 @@ def main() -> int:
         verdict = "ok" if broken["seconds"] <= WITHDRAW_GOAL else "over (TCG)"
         rows.append(("broken fw -> pod withdrawn", f"{broken['seconds']:.1f} s", f"goal <= 10 s: {verdict}"))
         repaired = fvm.fabric("repair-fw", f"{peer.GUEST_RUN}/spec.json", "pod-02", "180", timeout=300)
-        rows.append(("repair -> pod rejoined", f"{repaired['seconds']:.1f} s", "check rise 2"))
+        rows.append(
+            ("repair -> pod back in ECMP", f"{repaired['first_back_s']:.1f} s", "agent's check rise 2")
+        )
+        rows.append(
+            ("repair -> back, a check after it healthy", f"{repaired['seconds']:.1f} s", "checks every 60 s")
+        )
         dead = fvm.fabric("kill-vpn", f"{peer.GUEST_RUN}/spec.json", "pod-03", "180", timeout=300)
         verdict = "ok" if dead["seconds"] <= HOLD_TIME else "over"
         rows.append(

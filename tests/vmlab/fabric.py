@@ -33,6 +33,7 @@ ENI's private address) and the internet stand-in (203.0.113.10); the tunnel endp
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import ipaddress
 import json
@@ -973,10 +974,43 @@ def _fault(
     return {"seconds": took, "since": t0}
 
 
+def health_record(spec: dict[str, Any], key: str) -> dict[str, Any]:
+    """The pod's health record (moto's SSM, through the endpoint stand-in)."""
+    import boto3
+
+    ssm = boto3.client("ssm", region_name=spec["region"])
+    return dict(
+        json.loads(ssm.get_parameter(Name=spec["pods"][key]["health_parameter"])["Parameter"]["Value"])
+    )
+
+
+def _checked_since(record: dict[str, Any], wall: float) -> bool:
+    """A healthy record from a check that started at or after `wall` (checked_at: whole seconds)."""
+    at = calendar.timegm(time.strptime(str(record.get("checked_at")), "%Y-%m-%dT%H:%M:%SZ"))
+    return record.get("status") == "healthy" and at >= int(wall)
+
+
 def fw_forwarding(spec: dict[str, Any], key: str, on: bool, timeout: float) -> dict[str, float]:
-    """Breaks (or repairs) a pod's fw forwarding: its agent's own check must withdraw the pod."""
+    """Breaks (or repairs) a pod's fw forwarding: its agent's own check must withdraw the pod.
+
+    A repair counts once the pod is back for good: in ECMP, with a healthy record from a check run
+    after the repair. If a check ran while the fw was broken, its record says unhealthy: the agent
+    rejoins on its own check first, withdraws again at its next reads of the record and rejoins after
+    the check's rise (a flap); `first_back_s` is the first return."""
     ns = names(spec, key)["fw"]
-    return _fault(spec, key, on, timeout, "sysctl", "-q", "-w", f"net.ipv4.ip_forward={int(on)}", ns=ns)
+    wall = time.time()
+    out = _fault(spec, key, on, timeout, "sysctl", "-q", "-w", f"net.ipv4.ip_forward={int(on)}", ns=ns)
+    if on:
+        hops = {host(t["inside_cidr"], 2) for t in spec["pods"][key]["tunnels"]}
+        t0 = out["since"]
+        wait_for(
+            f"{key} back in ECMP with a healthy record checked after the repair",
+            lambda: _checked_since(health_record(spec, key), wall) and hops <= tgw_next_hops(),
+            max(1.0, timeout - (time.monotonic() - t0)),
+            interval=0.5,
+        )
+        out = {"seconds": time.monotonic() - t0, "since": t0, "first_back_s": out["seconds"]}
+    return out
 
 
 # A dead instance: nothing in or out, before anything else sees the packet.
