@@ -23,7 +23,7 @@ log "tests: VM lab (QEMU, the stock Debian kernel, the pod image) in the backgro
 vm_log=$(mktemp)
 python -m pytest --durations=0 -p no:cacheprovider -m vmlab tests >"$vm_log" 2>&1 &
 vm=$!
-trap 'kill "$vm" 2>/dev/null; rm -f "$vm_log"' EXIT
+trap 'kill "$vm" 2>/dev/null || true; rm -f "$vm_log"' EXIT
 rc=0
 log "tests: unit, property, static, plan, apply (-n $workers), beside the VM lab"
 # Niced: the VM lab's guests keep real-time timers (health intervals, BGP hold), the apply tests
