@@ -21,7 +21,7 @@ from microseg.parse.inventory import load_inventory
 from microseg.parse.settings import load_settings
 from microseg.plan import Plan, build_plan
 from microseg.render.flowlines import tfvars_flows
-from microseg.render.jsonfmt import Lines, dumps
+from microseg.render.jsonfmt import Lines, dump_parts, dumps
 from microseg.render.lockfile import render_lock
 from microseg.render.shared import Shared, render_shared
 from microseg.render.stacks import NETWORK_FILE, STACKS_DIR, render_network, render_workload_stacks
@@ -180,14 +180,14 @@ def _write_reports(plan: Plan, into: Path, flows: Lines | None = None) -> None:
     from microseg.render.report_md import render_report_md
 
     outdir.write_file(into, "report.md", render_report_md(plan).encode())
-    outdir.write_file(into, "report.json", dumps(render_report_json(plan)).encode())
+    outdir.write_file(into, "report.json", dump_parts(render_report_json(plan)))
     stacks = into / STACKS_DIR
     stacks.mkdir(exist_ok=True)
-    outdir.write_file(stacks, NETWORK_FILE, dumps(render_network(plan, flows)).encode())
+    outdir.write_file(stacks, NETWORK_FILE, dump_parts(render_network(plan, flows)))
 
 
 def _write_tfvars(plan: Plan, into: Path, shared: Shared) -> None:
-    outdir.write_file(into, TFVARS, dumps(render_tfvars(plan, shared)).encode())
+    outdir.write_file(into, TFVARS, dump_parts(render_tfvars(plan, shared)))
 
 
 def _write_tfvars_and_diagram(
@@ -205,18 +205,18 @@ def _write_tfvars_and_diagram(
             sync.wait()  # no fsync thread running while the process forks (the lock's is long done)
             pid = _forked(lambda p, d: _write_tfvars(p, d, shared), plan, into)
         if pid is None:
-            sync.write(into, TFVARS, dumps(render_tfvars(plan, shared)).encode())
+            sync.write(into, TFVARS, dump_parts(render_tfvars(plan, shared)))
         stacks = into / STACKS_DIR
         stacks.mkdir(exist_ok=True)
         for name, data in render_workload_stacks(plan, shared).items():
-            sync.write(stacks, name, dumps(data).encode())
+            sync.write(stacks, name, dump_parts(data))
         if pid is not None:
             # This process would only wait for the child now: load what the command prints its
             # summary with (rich, ~20 ms to import) here rather than after the switch.
             import microseg.textout  # noqa: F401
         if pid is not None and os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0:
             pid = None
-            sync.write(into, TFVARS, dumps(render_tfvars(plan, shared)).encode())  # the child failed
+            sync.write(into, TFVARS, dump_parts(render_tfvars(plan, shared)))  # the child failed
     except BaseException:
         job.cancel()
         if pid is not None:

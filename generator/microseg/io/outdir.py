@@ -10,7 +10,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -103,11 +103,35 @@ def generation_id(parts: Iterable[bytes]) -> str:
     return h.hexdigest()[:16]
 
 
-def write_file(into: Path, name: str, data: bytes) -> None:
+# Characters encoded and written at a time from a file's text pieces: small enough that the
+# buffers are reused from one chunk to the next, big enough that few write calls are made.
+CHUNK = 1 << 20
+
+Data = bytes | Sequence[str]  # a file's bytes, or its text as pieces to join (UTF-8)
+
+
+def _write_data(fh: BinaryIO, data: Data) -> None:
+    if isinstance(data, bytes):
+        fh.write(data)
+        return
+    buf: list[str] = []
+    size = 0
+    for part in data:
+        buf.append(part)
+        size += len(part)
+        if size >= CHUNK:
+            fh.write("".join(buf).encode())
+            buf.clear()
+            size = 0
+    if buf:
+        fh.write("".join(buf).encode())
+
+
+def write_file(into: Path, name: str, data: Data) -> None:
     """One file of a generation, on disk before the generation is published."""
     _step(f"write:{name}")
     with open(into / name, "wb") as fh:
-        fh.write(data)
+        _write_data(fh, data)
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -121,11 +145,11 @@ class Syncer:
         self._threads: list[threading.Thread] = []
         self._errors: list[OSError] = []
 
-    def write(self, into: Path, name: str, data: bytes) -> None:
+    def write(self, into: Path, name: str, data: Data) -> None:
         _step(f"write:{name}")
         fh = open(into / name, "wb")  # noqa: SIM115 - closed by the thread that syncs it
         try:
-            fh.write(data)
+            _write_data(fh, data)
             fh.flush()
         except BaseException:
             fh.close()
