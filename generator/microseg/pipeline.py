@@ -186,43 +186,22 @@ def _write_reports(plan: Plan, into: Path, flows: Lines | None = None) -> None:
     outdir.write_file(stacks, NETWORK_FILE, dump_parts(render_network(plan, flows)))
 
 
-def _write_tfvars(plan: Plan, into: Path, shared: Shared) -> None:
-    outdir.write_file(into, TFVARS, dump_parts(render_tfvars(plan, shared)))
-
-
-def _write_tfvars_and_diagram(
-    plan: Plan, into: Path, sync: outdir.Syncer, parallel: bool, flows: Lines | None
-) -> Shared:
+def _write_tfvars_and_diagram(plan: Plan, into: Path, sync: outdir.Syncer, flows: Lines | None) -> Shared:
     """The main tfvars, the workload stacks' tfvars (both from the same shared text) and the diagram.
-    ``parallel``: the main tfvars in a child once the shared text is written (it has a core of its
-    own while this process writes the stacks and the reports' child runs: about even thirds)."""
+    All in this process: a second child would copy, page by page, the plan and the shared text it
+    reads (copy-on-write), which costs more than the main tfvars' own writing once that is written
+    a chunk at a time."""
     dot = render_dot(plan)
     job = SvgJob(dot)  # dot lays out while the tfvars render
-    pid = None
     try:
         shared = render_shared(plan, flows)
-        if parallel:
-            sync.wait()  # no fsync thread running while the process forks (the lock's is long done)
-            pid = _forked(lambda p, d: _write_tfvars(p, d, shared), plan, into)
-        if pid is None:
-            sync.write(into, TFVARS, dump_parts(render_tfvars(plan, shared)))
+        sync.write(into, TFVARS, dump_parts(render_tfvars(plan, shared)))
         stacks = into / STACKS_DIR
         stacks.mkdir(exist_ok=True)
         for name, data in render_workload_stacks(plan, shared).items():
             sync.write(stacks, name, dump_parts(data))
-        if pid is not None:
-            # This process would only wait for the child now: load what the command prints its
-            # summary with (rich, ~20 ms to import) here rather than after the switch.
-            import microseg.textout  # noqa: F401
-        if pid is not None and os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0:
-            pid = None
-            sync.write(into, TFVARS, dump_parts(render_tfvars(plan, shared)))  # the child failed
     except BaseException:
         job.cancel()
-        if pid is not None:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
         raise
     svg, _ = job.result()
     if svg is not None:
@@ -259,16 +238,16 @@ def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
         pid, flows = None, None
         parallel = len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM
         if parallel:
-            # The reports and the network stack in a child; the lock, the shared text, the workload
-            # stacks and the diagram here, the main tfvars in a second child (see below). The
-            # flows' lines first: the network stack and the main tfvars both take them.
+            # The reports and the network stack in a child; the lock, the shared text, the main
+            # tfvars, the workload stacks and the diagram here. The flows' lines first: the network
+            # stack and the main tfvars both take them.
             flows = Lines(tfvars_flows(plan.policy.flows))
             pid = _forked(lambda p, d: _write_reports(p, d, flows), plan, into)
         sync = outdir.Syncer()
         try:
             # After the fork: the reports need not wait for the lock's fsync.
             sync.write(into, outdir.LOCK_NAME, lock)
-            shared = _write_tfvars_and_diagram(plan, into, sync, parallel, flows)
+            shared = _write_tfvars_and_diagram(plan, into, sync, flows)
             sync.wait()
         except BaseException:
             with contextlib.suppress(OSError):
@@ -277,6 +256,10 @@ def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
             raise
+        if pid is not None:
+            # Whatever is left of the child's part: load what the command prints its summary with
+            # (rich, ~20 ms to import) meanwhile rather than after the switch.
+            import microseg.textout  # noqa: F401
         status = os.waitpid(pid, 0)[1] if pid is not None else None
         if status is None or os.waitstatus_to_exitcode(status) != 0:
             _write_reports(plan, into, shared.flows)  # serially: small plans, no fork, or a failed child

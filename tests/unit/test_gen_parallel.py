@@ -1,4 +1,4 @@
-"""Big plans write their files from three processes (pipeline.producer): the set is the very bytes
+"""Big plans write their files from two processes (pipeline.producer): the set is the very bytes
 one process writes, a child that fails is replaced by this process writing its part, and the fsyncs
 done on threads fail the run as a synchronous one would."""
 
@@ -24,11 +24,11 @@ def _written(out: Path, monkeypatch: pytest.MonkeyPatch, parallel_from: int) -> 
     return {str(p.relative_to(current)): p.read_bytes() for p in sorted(current.rglob("*")) if p.is_file()}
 
 
-def test_three_processes_write_the_same_bytes_as_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_processes_write_the_same_bytes_as_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     one = _written(tmp_path / "a" / "out", monkeypatch, 10**12)
-    three = _written(tmp_path / "b" / "out", monkeypatch, 0)
+    two = _written(tmp_path / "b" / "out", monkeypatch, 0)
     assert "stacks/network.auto.tfvars.json" in one and "microseg.auto.tfvars.json" in one
-    assert three == one
+    assert two == one
 
 
 def test_failed_children_are_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,7 +44,6 @@ def test_failed_children_are_replaced(tmp_path: Path, monkeypatch: pytest.Monkey
         return wrapped
 
     monkeypatch.setattr(pipeline, "_write_reports", only_here(pipeline._write_reports))
-    monkeypatch.setattr(pipeline, "_write_tfvars", only_here(pipeline._write_tfvars))
     assert _written(tmp_path / "b" / "out", monkeypatch, 0) == one
 
 
