@@ -173,41 +173,41 @@ def lock_and_id(plan: Plan) -> tuple[Plan, bytes]:
 
 
 def _write_reports(plan: Plan, into: Path, flows: Lines | None = None) -> None:
-    """report.md, report.json and the network stack's tfvars (``flows``: its flows' lines, if this
-    process has them): at 10k workloads about as much work as the rest, so a child writes them."""
+    """report.md, report.json, the network stack's tfvars (``flows``: its flows' lines, if this
+    process has them) and the diagram: at 10k workloads a bit less work than the rest, so a child
+    writes them."""
     # Imported here: at big runs only the child needs them.
     from microseg.render.report_json import render_report_json
     from microseg.render.report_md import render_report_md
 
-    outdir.write_file(into, "report.md", render_report_md(plan).encode())
-    outdir.write_file(into, "report.json", dump_parts(render_report_json(plan)))
-    stacks = into / STACKS_DIR
-    stacks.mkdir(exist_ok=True)
-    outdir.write_file(stacks, NETWORK_FILE, dump_parts(render_network(plan, flows)))
-
-
-def _write_tfvars_and_diagram(plan: Plan, into: Path, sync: outdir.Syncer, flows: Lines | None) -> Shared:
-    """The main tfvars, the workload stacks' tfvars (both from the same shared text) and the diagram.
-    All in this process: a second child would copy, page by page, the plan and the shared text it
-    reads (copy-on-write), which costs more than the main tfvars' own writing once that is written
-    a chunk at a time."""
     dot = render_dot(plan)
-    job = SvgJob(dot)  # dot lays out while the tfvars render
+    job = SvgJob(dot)  # dot lays out while the reports render
     try:
-        shared = render_shared(plan, flows)
-        sync.write(into, TFVARS, dump_parts(render_tfvars(plan, shared)))
+        outdir.write_file(into, "report.md", render_report_md(plan).encode())
+        outdir.write_file(into, "report.json", dump_parts(render_report_json(plan)))
         stacks = into / STACKS_DIR
         stacks.mkdir(exist_ok=True)
-        for name, data in render_workload_stacks(plan, shared).items():
-            sync.write(stacks, name, dump_parts(data))
+        outdir.write_file(stacks, NETWORK_FILE, dump_parts(render_network(plan, flows)))
     except BaseException:
         job.cancel()
         raise
     svg, _ = job.result()
     if svg is not None:
-        sync.write(into, "topology.svg", svg)
+        outdir.write_file(into, "topology.svg", svg)
     else:
-        sync.write(into, "topology.dot", dot.encode())
+        outdir.write_file(into, "topology.dot", dot.encode())
+
+
+def _write_tfvars(plan: Plan, into: Path, sync: outdir.Syncer, flows: Lines | None) -> Shared:
+    """The main tfvars and the workload stacks' tfvars, both from the same shared text. Both here:
+    a second child would copy, page by page, the plan and the shared text it reads (copy-on-write),
+    which costs more than the main tfvars' own writing once that is written a chunk at a time."""
+    shared = render_shared(plan, flows)
+    sync.write(into, TFVARS, dump_parts(render_tfvars(plan, shared)))
+    stacks = into / STACKS_DIR
+    stacks.mkdir(exist_ok=True)
+    for name, data in render_workload_stacks(plan, shared).items():
+        sync.write(stacks, name, dump_parts(data))
     return shared
 
 
@@ -238,8 +238,8 @@ def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
         pid, flows = None, None
         parallel = len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM
         if parallel:
-            # The reports and the network stack in a child; the lock, the shared text, the main
-            # tfvars, the workload stacks and the diagram here. The flows' lines first: the network
+            # The reports, the network stack and the diagram in a child; the lock, the shared text,
+            # the main tfvars and the workload stacks here. The flows' lines first: the network
             # stack and the main tfvars both take them.
             flows = Lines(tfvars_flows(plan.policy.flows))
             pid = _forked(lambda p, d: _write_reports(p, d, flows), plan, into)
@@ -247,7 +247,7 @@ def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
         try:
             # After the fork: the reports need not wait for the lock's fsync.
             sync.write(into, outdir.LOCK_NAME, lock)
-            shared = _write_tfvars_and_diagram(plan, into, sync, flows)
+            shared = _write_tfvars(plan, into, sync, flows)
             sync.wait()
         except BaseException:
             with contextlib.suppress(OSError):
