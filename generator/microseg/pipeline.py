@@ -21,7 +21,7 @@ from microseg.parse.inventory import load_inventory
 from microseg.parse.settings import load_settings
 from microseg.plan import Plan, build_plan
 from microseg.render.flowlines import tfvars_flows
-from microseg.render.jsonfmt import Lines, dump_parts, dumps
+from microseg.render.jsonfmt import Lines, Raw, dump_parts, dumps, encode_at
 from microseg.render.lockfile import render_lock
 from microseg.render.shared import Shared, render_shared
 from microseg.render.stacks import NETWORK_FILE, STACKS_DIR, render_network, render_workload_stacks
@@ -172,7 +172,7 @@ def lock_and_id(plan: Plan) -> tuple[Plan, bytes]:
     return replace(plan, generation=gid), text.replace(outdir.PLACEHOLDER, gid, 1).encode()
 
 
-def _write_reports(plan: Plan, into: Path, flows: Lines | None = None) -> None:
+def _write_reports(plan: Plan, into: Path, flows: Lines | Raw | None = None) -> None:
     """report.md, report.json, the network stack's tfvars (``flows``: its flows' lines, if this
     process has them) and the diagram: at 10k workloads a bit less work than the rest, so a child
     writes them."""
@@ -198,17 +198,64 @@ def _write_reports(plan: Plan, into: Path, flows: Lines | None = None) -> None:
         outdir.write_file(into, "topology.dot", dot.encode())
 
 
-def _write_tfvars(plan: Plan, into: Path, sync: outdir.Syncer, flows: Lines | None) -> Shared:
+def _write_tfvars(
+    plan: Plan, into: Path, sync: outdir.Syncer, flows: Callable[[], outdir.Spliced | None] = lambda: None
+) -> Shared:
     """The main tfvars and the workload stacks' tfvars, both from the same shared text. Both here:
     a second child would copy, page by page, the plan and the shared text it reads (copy-on-write),
-    which costs more than the main tfvars' own writing once that is written a chunk at a time."""
-    shared = render_shared(plan, flows)
-    sync.write(into, TFVARS, dump_parts(render_tfvars(plan, shared)))
+    which costs more than the main tfvars' own writing once that is written a chunk at a time.
+    ``flows``: the flows' text, if the reports' child wrote it (None: the lines are written here)."""
+    shared = render_shared(plan)
+    text = flows()
+    if text is None:
+        parts = dump_parts(render_tfvars(plan, shared))
+    else:
+        mark = Raw("@@flows@@")  # the flows' place in the file, found by identity
+        parts = dump_parts(render_tfvars(plan, Shared(shared.workloads, plan.policy.flows, mark)))
+        at = next(i for i, p in enumerate(parts) if p is mark)
+        parts[at : at + 1] = [text]
+    sync.write(into, TFVARS, parts)
     stacks = into / STACKS_DIR
     stacks.mkdir(exist_ok=True)
     for name, data in render_workload_stacks(plan, shared).items():
         sync.write(stacks, name, dump_parts(data))
     return shared
+
+
+class _FlowsText:
+    """The flows' JSON text, from the reports' child to this process: the child writes the lines
+    for the network stack anyway, and the main tfvars holds the same text at the same level. The
+    child fills a memory file and says in a pipe how long the text is; the kernel copies it into the
+    tfvars (at 50k flows, ~50 ms of writing moved out of the single-threaded part before the fork)."""
+
+    def __init__(self) -> None:
+        self.fd = os.memfd_create("microseg-flows")
+        self.ready, self.done = os.pipe()
+
+    def send(self, plan: Plan) -> Lines:
+        """In the child: the lines, once their text is in the file and its length in the pipe."""
+        flows = Lines(tfvars_flows(plan.policy.flows))
+        data = memoryview(encode_at(flows, 1).encode())
+        at = 0
+        while at < len(data):
+            at += os.pwrite(self.fd, data[at:], at)
+        os.write(self.done, len(data).to_bytes(8, "big"))
+        return flows
+
+    def forked(self) -> None:
+        """In this process after the fork: the child holds the pipe's only write end, so a child
+        that failed before sending reads as an empty pipe, not as a wait without end."""
+        os.close(self.done)
+
+    def receive(self) -> outdir.Spliced | None:
+        """The text the child sent; None when it sent none (this process then writes the lines)."""
+        header = os.read(self.ready, 8)
+        return outdir.Spliced(self.fd, int.from_bytes(header, "big")) if len(header) == 8 else None
+
+    def close(self) -> None:
+        for fd in (self.fd, self.ready, self.done):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def _forked(write: Callable[[Plan, Path], None], plan: Plan, into: Path) -> int | None:
@@ -235,19 +282,25 @@ def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
     """Writes the whole set into a (temporary) generation directory."""
 
     def produce(into: Path) -> None:
-        pid, flows = None, None
-        parallel = len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM
-        if parallel:
+        pid, channel = None, None
+        if len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM and hasattr(os, "memfd_create"):
             # The reports, the network stack and the diagram in a child; the lock, the shared text,
-            # the main tfvars and the workload stacks here. The flows' lines first: the network
-            # stack and the main tfvars both take them.
-            flows = Lines(tfvars_flows(plan.policy.flows))
-            pid = _forked(lambda p, d: _write_reports(p, d, flows), plan, into)
+            # the main tfvars and the workload stacks here. The child writes the flows' lines
+            # first: the network stack and the main tfvars both take them.
+            channel = _FlowsText()
+
+            def child(p: Plan, d: Path) -> None:
+                assert channel is not None
+                _write_reports(p, d, channel.send(p))
+
+            pid = _forked(child, plan, into)
         sync = outdir.Syncer()
         try:
+            if channel is not None:
+                channel.forked()
             # After the fork: the reports need not wait for the lock's fsync.
             sync.write(into, outdir.LOCK_NAME, lock)
-            shared = _write_tfvars(plan, into, sync, flows)
+            shared = _write_tfvars(plan, into, sync, channel.receive if pid is not None else lambda: None)
             sync.wait()
         except BaseException:
             with contextlib.suppress(OSError):
@@ -256,6 +309,9 @@ def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
             raise
+        finally:
+            if channel is not None:
+                channel.close()
         if pid is not None:
             # Whatever is left of the child's part: load what the command prints its summary with
             # (rich, ~20 ms to import) meanwhile rather than after the switch.

@@ -31,19 +31,30 @@ def test_two_processes_write_the_same_bytes_as_one(tmp_path: Path, monkeypatch: 
     assert two == one
 
 
-def test_failed_children_are_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    one = _written(tmp_path / "a" / "out", monkeypatch, 10**12)
+def _only_here(write):  # type: ignore[no-untyped-def]
     parent = os.getpid()
 
-    def only_here(write):  # type: ignore[no-untyped-def]
-        def wrapped(*args):  # type: ignore[no-untyped-def]
-            if os.getpid() != parent:
-                raise OSError("a child fails")
-            return write(*args)
+    def wrapped(*args):  # type: ignore[no-untyped-def]
+        if os.getpid() != parent:
+            raise OSError("a child fails")
+        return write(*args)
 
-        return wrapped
+    return wrapped
 
-    monkeypatch.setattr(pipeline, "_write_reports", only_here(pipeline._write_reports))
+
+def test_failed_children_are_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    one = _written(tmp_path / "a" / "out", monkeypatch, 10**12)
+    # The child fails after it sent the flows' text: the main tfvars takes that text.
+    monkeypatch.setattr(pipeline, "_write_reports", _only_here(pipeline._write_reports))
+    assert _written(tmp_path / "b" / "out", monkeypatch, 0) == one
+
+
+def test_a_child_that_sends_no_flows_text_is_not_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The child fails before it sent the flows' text: this process writes the lines itself.
+    one = _written(tmp_path / "a" / "out", monkeypatch, 10**12)
+    monkeypatch.setattr(pipeline._FlowsText, "send", _only_here(pipeline._FlowsText.send))
     assert _written(tmp_path / "b" / "out", monkeypatch, 0) == one
 
 

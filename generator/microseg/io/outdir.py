@@ -11,6 +11,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -107,7 +108,17 @@ def generation_id(parts: Iterable[bytes]) -> str:
 # buffers are reused from one chunk to the next, big enough that few write calls are made.
 CHUNK = 1 << 20
 
-Data = bytes | Sequence[str]  # a file's bytes, or its text as pieces to join (UTF-8)
+
+@dataclass(frozen=True, slots=True)
+class Spliced:
+    """A piece of a file's text that is already UTF-8 in another file: the first ``size`` bytes of
+    ``fd``, copied file to file by the kernel (no copy through this process's memory)."""
+
+    fd: int
+    size: int
+
+
+Data = bytes | Sequence[str | Spliced]  # a file's bytes, or its text as pieces to join (UTF-8)
 
 
 def _write_data(fh: BinaryIO, data: Data) -> None:
@@ -117,6 +128,14 @@ def _write_data(fh: BinaryIO, data: Data) -> None:
     buf: list[str] = []
     size = 0
     for part in data:
+        if type(part) is Spliced:
+            if buf:
+                fh.write("".join(buf).encode())
+                buf.clear()
+                size = 0
+            fh.flush()  # what the buffer holds goes first: sendfile writes at the file's offset
+            _splice(part, fh.fileno())
+            continue
         buf.append(part)
         size += len(part)
         if size >= CHUNK:
@@ -125,6 +144,15 @@ def _write_data(fh: BinaryIO, data: Data) -> None:
             size = 0
     if buf:
         fh.write("".join(buf).encode())
+
+
+def _splice(part: Spliced, out: int) -> None:
+    done = 0
+    while done < part.size:
+        sent = os.sendfile(out, part.fd, done, part.size - done)
+        if sent == 0:
+            raise OSError(errno.EIO, "the text to copy ended early", "<flows text>")
+        done += sent
 
 
 def write_file(into: Path, name: str, data: Data) -> None:

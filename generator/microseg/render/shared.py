@@ -8,31 +8,32 @@ from __future__ import annotations
 from microseg.plan import Plan
 from microseg.policy import FlowRule, egress_rules
 from microseg.render.flowlines import tfvars_flows
-from microseg.render.jsonfmt import Lines
+from microseg.render.jsonfmt import Lines, Raw
 from microseg.render.records import workload_fields
 
 
 class Shared:
     """``workloads``: name -> key -> its JSON text at workloads.<name>.<key>; ``flows``: one line per
-    approved flow, written on first use (at big plans only the main tfvars' child needs them)."""
+    approved flow, written on first use, or their whole JSON text at the files' top level (Raw)
+    when the reports' child wrote them (pipeline.producer)."""
 
     __slots__ = ("_flows", "_rules", "workloads")
 
     def __init__(
-        self, workloads: dict[str, dict[str, str]], rules: list[FlowRule], flows: Lines | None = None
+        self, workloads: dict[str, dict[str, str]], rules: list[FlowRule], flows: Lines | Raw | None = None
     ) -> None:
         self.workloads = workloads
         self._rules = rules
         self._flows = flows
 
     @property
-    def flows(self) -> Lines:
+    def flows(self) -> Lines | Raw:
         if self._flows is None:
             self._flows = Lines(tfvars_flows(self._rules))
         return self._flows
 
 
-def render_shared(plan: Plan, flows: Lines | None = None) -> Shared:
+def render_shared(plan: Plan, flows: Lines | Raw | None = None) -> Shared:
     """``flows``: the flows' lines, if this run already wrote them."""
     ingress = plan.policy.ingress
     egress = egress_rules(plan.policy.flows, plan.workloads)

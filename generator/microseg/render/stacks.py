@@ -44,7 +44,7 @@ STACK_WORKLOAD_KEYS = tuple(
 )
 
 
-def render_network(plan: Plan, flows: Lines | None = None) -> dict[str, Any]:
+def render_network(plan: Plan, flows: Lines | Raw | None = None) -> dict[str, Any]:
     """stacks/network: the TGW, core VPC, pods, health, management, observability, RAM share.
     ``flows``: the flows' lines, when this run already wrote them for the main tfvars."""
     s = plan.settings
