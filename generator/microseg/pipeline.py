@@ -23,7 +23,7 @@ from microseg.plan import Plan, build_plan
 from microseg.render.flowlines import tfvars_flows
 from microseg.render.jsonfmt import Lines, Raw, dump_parts, dumps, encode_at
 from microseg.render.lockfile import render_lock
-from microseg.render.shared import Shared, render_shared
+from microseg.render.shared import Shared, render_shared, subnet_texts
 from microseg.render.stacks import NETWORK_FILE, STACKS_DIR, render_network, render_workload_stacks
 from microseg.render.tfvars import render_tfvars, transport_json
 from microseg.render.topology import render_dot
@@ -161,11 +161,12 @@ def plan_in(
 PARALLEL_FROM = 20_000  # workloads + flows; below this a fork costs more than it saves
 
 
-def lock_and_id(plan: Plan) -> tuple[Plan, bytes]:
+def lock_and_id(plan: Plan, subnets: dict[str, str] | None = None) -> tuple[Plan, bytes]:
     """The new lock and the generation id. The id hashes what the set is made from (the inputs'
     content, the released names, the warnings, the new lock), so it is known before the big files
-    are rendered, and the same inputs against the same state give the same id and the same bytes."""
-    text = dumps(render_lock(plan.lock()))
+    are rendered, and the same inputs against the same state give the same id and the same bytes.
+    ``subnets``: subnet_texts(plan), which the tfvars take too."""
+    text = dumps(render_lock(plan.lock(), subnets))
     parts = [text.encode(), "\0".join(plan.released).encode(), "\0".join(map(str, plan.warnings)).encode()]
     parts += [(r.sha256 if r else "-").encode() for _, r in sorted(plan.inputs.items())]
     gid = outdir.generation_id(parts)
@@ -199,13 +200,18 @@ def _write_reports(plan: Plan, into: Path, flows: Lines | Raw | None = None) -> 
 
 
 def _write_tfvars(
-    plan: Plan, into: Path, sync: outdir.Syncer, flows: Callable[[], outdir.Spliced | None] = lambda: None
+    plan: Plan,
+    into: Path,
+    sync: outdir.Syncer,
+    flows: Callable[[], outdir.Spliced | None] = lambda: None,
+    subnets: dict[str, str] | None = None,
 ) -> Shared:
     """The main tfvars and the workload stacks' tfvars, both from the same shared text. Both here:
     a second child would copy, page by page, the plan and the shared text it reads (copy-on-write),
     which costs more than the main tfvars' own writing once that is written a chunk at a time.
-    ``flows``: the flows' text, if the reports' child wrote it (None: the lines are written here)."""
-    shared = render_shared(plan)
+    ``flows``: the flows' text, if the reports' child wrote it (None: the lines are written here);
+    ``subnets``: subnet_texts(plan), if the lock took them already."""
+    shared = render_shared(plan, subnets=subnets)
     text = flows()
     if text is None:
         parts = dump_parts(render_tfvars(plan, shared))
@@ -278,8 +284,9 @@ def _forked(write: Callable[[Plan, Path], None], plan: Plan, into: Path) -> int 
     return pid
 
 
-def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
-    """Writes the whole set into a (temporary) generation directory."""
+def producer(plan: Plan, lock: bytes, subnets: dict[str, str] | None = None) -> Callable[[Path], None]:
+    """Writes the whole set into a (temporary) generation directory. ``subnets``: subnet_texts(plan),
+    if the lock took them already."""
 
     def produce(into: Path) -> None:
         pid, channel = None, None
@@ -300,7 +307,8 @@ def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
                 channel.forked()
             # After the fork: the reports need not wait for the lock's fsync.
             sync.write(into, outdir.LOCK_NAME, lock)
-            shared = _write_tfvars(plan, into, sync, channel.receive if pid is not None else lambda: None)
+            received = channel.receive if channel is not None and pid is not None else lambda: None
+            shared = _write_tfvars(plan, into, sync, received, subnets)
             sync.wait()
         except BaseException:
             with contextlib.suppress(OSError):
@@ -337,8 +345,9 @@ def generate(
         directory.mkdir(parents=True, exist_ok=True)
         with outdir.guard(directory):
             plan = plan_in(directory, inputs, release, accept_removals)
-            plan, lock = lock_and_id(plan)
-            names = outdir.write_generation(directory, plan.generation, producer(plan, lock))
+            subnets = subnet_texts(plan)  # the lock's and the tfvars': written once
+            plan, lock = lock_and_id(plan, subnets)
+            names = outdir.write_generation(directory, plan.generation, producer(plan, lock, subnets))
     except BaseException as exc:
         if created:
             shutil.rmtree(directory, ignore_errors=True)

@@ -37,6 +37,7 @@ class Plan:
     broad_flows: tuple[BroadFlow, ...] = ()  # opted-in broad flow endpoints, listed for audit
     inputs: dict[str, InputRecord | None] = field(default_factory=dict)  # recorded in the lock
     quotas: tuple[limits.Need, ...] = ()  # what the fleet takes of each AWS quota (for the report)
+    outside: tuple[str, ...] = ()  # outside_supernet(settings, allocations), worked out once
     generation: str = ""  # id of the written set (empty until written)
 
     def lock(self) -> LockState:
@@ -104,7 +105,9 @@ def build_plan(
     policy = build_policy(flows, cidrs, core.internal_block)
     cost = estimate(settings, list(workloads.values()), total)
     # Security-group rules need the policy: still before anything is written (exit 3 all the same).
-    sg = limits.sg_needs(settings, policy.rules, _workload_ranges(settings, allocations))
+    outside = outside_supernet(settings, allocations)
+    # The supernet plus every distinct workload CIDR outside it: what the pod's fw groups list.
+    sg = limits.sg_needs(settings, policy.rules, 1 + len(outside))
     limits.enforce(settings, sg)
     limits.warn(settings, needs + sg, problems)
     limits.throughput_warnings(settings, problems)
@@ -124,6 +127,7 @@ def build_plan(
         warnings=sorted(set(problems.warnings), key=lambda p: (p.file, p.line, p.column, p.message)),
         broad_flows=broad,
         quotas=tuple(needs + sg),
+        outside=tuple(outside),
     )
 
 
@@ -137,8 +141,3 @@ def outside_supernet(settings: Settings, allocations: dict[str, VpcAlloc]) -> li
         if s < lo or e > hi:
             outside.add(a.cidr)
     return sorted(outside, key=cidr_span)
-
-
-def _workload_ranges(settings: Settings, allocations: dict[str, VpcAlloc]) -> int:
-    """The supernet plus every distinct workload CIDR outside it: what the pod's fw groups list."""
-    return 1 + len(outside_supernet(settings, allocations))

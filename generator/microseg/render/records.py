@@ -81,8 +81,9 @@ def json_scalar(value: object) -> str:
     raise TypeError(f"unexpected {t.__name__}")
 
 
-def _subnets_json(subnets: dict[str, tuple[str, str]]) -> str:
-    """A VPC's subnets table as written one level below a workload's keys."""
+def subnets_json(subnets: dict[str, tuple[str, str]]) -> str:
+    """A VPC's subnets table as written one level below a workload's keys (the lock's workloads and
+    the tfvars' are at the same level: one text for both)."""
     if not subnets:
         return "{}"
     rows = [
@@ -92,12 +93,19 @@ def _subnets_json(subnets: dict[str, tuple[str, str]]) -> str:
     return "{" + _PAD + ("," + _PAD).join(rows) + _END + "}"
 
 
-def vpc_json(cidr: str, pinned: bool, subnet_prefix: int, subnets: dict[str, tuple[str, str]]) -> str:
-    """One lock entry (workloads.<name> or tombstones.<name>) as the indenting encoder writes it."""
+def vpc_json(
+    cidr: str,
+    pinned: bool,
+    subnet_prefix: int,
+    subnets: dict[str, tuple[str, str]],
+    subnets_text: str | None = None,
+) -> str:
+    """One lock entry (workloads.<name> or tombstones.<name>) as the indenting encoder writes it.
+    ``subnets_text``: subnets_json(subnets), if the caller has it already."""
     return (
         f'{{\n      "cidr": {_s(cidr)},\n      "pinned": {"true" if pinned else "false"},'
         f'\n      "subnet_prefix": {json_int(subnet_prefix)},'
-        f'\n      "subnets": {_subnets_json(subnets)}\n    }}'
+        f'\n      "subnets": {subnets_json(subnets) if subnets_text is None else subnets_text}\n    }}'
     )
 
 
@@ -119,9 +127,11 @@ def workload_fields(
     owner: str,
     qos: float,
     subnets: dict[str, tuple[str, str]],
+    subnets_text: str | None = None,
 ) -> dict[str, str]:
     """A workload's values, each written as JSON for its key at workloads.<name>.<key>: the main
-    tfvars, the stacks' tfvars and their one-line records pick from the same text (written once)."""
+    tfvars, the stacks' tfvars and their one-line records pick from the same text (written once).
+    ``subnets_text``: subnets_json(subnets), if the caller has it already (the lock's)."""
     return {
         "account_id": json_scalar(account_id),
         "azs": f"[{', '.join(map(_s, azs))}]" if azs else "[]",
@@ -134,7 +144,7 @@ def workload_fields(
         "internet_egress": "true" if internet_egress else "false",
         "owner": _s(owner),
         "qos_mbps_per_pod": json_scalar(qos),
-        "subnets": _subnets_json(subnets),
+        "subnets": subnets_json(subnets) if subnets_text is None else subnets_text,
     }
 
 

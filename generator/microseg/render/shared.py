@@ -9,7 +9,7 @@ from microseg.plan import Plan
 from microseg.policy import FlowRule, egress_rules
 from microseg.render.flowlines import tfvars_flows
 from microseg.render.jsonfmt import Lines, Raw
-from microseg.render.records import workload_fields
+from microseg.render.records import subnets_json, workload_fields
 
 
 class Shared:
@@ -33,8 +33,16 @@ class Shared:
         return self._flows
 
 
-def render_shared(plan: Plan, flows: Lines | Raw | None = None) -> Shared:
-    """``flows``: the flows' lines, if this run already wrote them."""
+def subnet_texts(plan: Plan) -> dict[str, str]:
+    """Each workload's subnets as JSON text: the lock and the tfvars hold them at the same level."""
+    return {name: subnets_json(a.subnets) for name, a in plan.allocations.items()}
+
+
+def render_shared(
+    plan: Plan, flows: Lines | Raw | None = None, subnets: dict[str, str] | None = None
+) -> Shared:
+    """``flows``: the flows' lines, if this run already wrote them; ``subnets``: subnet_texts(plan),
+    if this run already wrote them (for the lock)."""
     ingress = plan.policy.ingress
     egress = egress_rules(plan.policy.flows, plan.workloads)
     allocations, qos = plan.allocations, plan.qos
@@ -53,6 +61,7 @@ def render_shared(plan: Plan, flows: Lines | Raw | None = None) -> Shared:
             owner=w.owner,
             qos=qos[name],
             subnets=a.subnets,
+            subnets_text=subnets[name] if subnets is not None else None,
             egress_rules=egress.get(name, []),
         )
     return Shared(workloads, plan.policy.flows, flows)
