@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import marshal
 import os
 import shutil
 import signal
@@ -20,10 +21,11 @@ from microseg.parse.flows import load_flows
 from microseg.parse.inventory import load_inventory
 from microseg.parse.settings import load_settings
 from microseg.plan import Plan, build_plan
+from microseg.policy import egress_rules
 from microseg.render.flowlines import tfvars_flows
 from microseg.render.jsonfmt import Lines, Raw, dump_parts, dumps, encode_at
 from microseg.render.lockfile import render_lock
-from microseg.render.shared import Shared, render_shared, subnet_texts
+from microseg.render.shared import Shared, ingress_texts, render_shared, subnet_texts
 from microseg.render.stacks import NETWORK_FILE, STACKS_DIR, render_network, render_workload_stacks
 from microseg.render.tfvars import render_tfvars, transport_json
 from microseg.render.topology import render_dot
@@ -203,16 +205,18 @@ def _write_tfvars(
     plan: Plan,
     into: Path,
     sync: outdir.Syncer,
-    flows: Callable[[], outdir.Spliced | None] = lambda: None,
+    handover: _Handover | None = None,
     subnets: dict[str, str] | None = None,
 ) -> Shared:
     """The main tfvars and the workload stacks' tfvars, both from the same shared text. Both here:
     a second child would copy, page by page, the plan and the shared text it reads (copy-on-write),
     which costs more than the main tfvars' own writing once that is written a chunk at a time.
-    ``flows``: the flows' text, if the reports' child wrote it (None: the lines are written here);
+    ``handover``: what the reports' child writes for this process too (None: all written here);
     ``subnets``: subnet_texts(plan), if the lock took them already."""
-    shared = render_shared(plan, subnets=subnets)
-    text = flows()
+    egress = egress_rules(plan.policy.flows, plan.workloads)  # first: the child writes the ingress meanwhile
+    ingress = handover.ingress() if handover is not None else None
+    shared = render_shared(plan, subnets=subnets, ingress=ingress, egress=egress)
+    text = handover.flows() if handover is not None else None
     if text is None:
         parts = dump_parts(render_tfvars(plan, shared))
     else:
@@ -228,35 +232,66 @@ def _write_tfvars(
     return shared
 
 
-class _FlowsText:
-    """The flows' JSON text, from the reports' child to this process: the child writes the lines
-    for the network stack anyway, and the main tfvars holds the same text at the same level. The
-    child fills a memory file and says in a pipe how long the text is; the kernel copies it into the
-    tfvars (at 50k flows, ~50 ms of writing moved out of the single-threaded part before the fork)."""
+class _Handover:
+    """What the reports' child writes for this process too, so that the longer of the two has less
+    to do: each workload's ingress rules as JSON text (from the policy), then the flows' JSON text
+    (the child writes the lines for the network stack anyway, and the main tfvars holds the same
+    text at the same level). The child fills a memory file and puts each message's place in a pipe;
+    the kernel copies the flows' text into the tfvars. A child that failed before a message leaves
+    the pipe empty: this process then writes the rest itself."""
 
     def __init__(self) -> None:
-        self.fd = os.memfd_create("microseg-flows")
+        self.fd = os.memfd_create("microseg-handover")
         self.ready, self.done = os.pipe()
+        self.end = 0  # in the child: where the next message goes
 
     def send(self, plan: Plan) -> Lines:
-        """In the child: the lines, once their text is in the file and its length in the pipe."""
+        """In the child: both messages; returns the flows' lines."""
+        self._put(marshal.dumps(ingress_texts(plan)))
         flows = Lines(tfvars_flows(plan.policy.flows))
-        data = memoryview(encode_at(flows, 1).encode())
-        at = 0
-        while at < len(data):
-            at += os.pwrite(self.fd, data[at:], at)
-        os.write(self.done, len(data).to_bytes(8, "big"))
+        self._put(encode_at(flows, 1).encode())
         return flows
+
+    def _put(self, data: bytes) -> None:
+        view, at = memoryview(data), 0
+        while at < len(view):
+            at += os.pwrite(self.fd, view[at:], self.end + at)
+        os.write(self.done, self.end.to_bytes(8, "big") + len(view).to_bytes(8, "big"))
+        self.end += len(view)
 
     def forked(self) -> None:
         """In this process after the fork: the child holds the pipe's only write end, so a child
         that failed before sending reads as an empty pipe, not as a wait without end."""
         os.close(self.done)
 
-    def receive(self) -> outdir.Spliced | None:
-        """The text the child sent; None when it sent none (this process then writes the lines)."""
-        header = os.read(self.ready, 8)
-        return outdir.Spliced(self.fd, int.from_bytes(header, "big")) if len(header) == 8 else None
+    def _get(self) -> tuple[int, int] | None:
+        header = b""
+        while len(header) < 16:
+            more = os.read(self.ready, 16 - len(header))
+            if not more:
+                return None
+            header += more
+        return int.from_bytes(header[:8], "big"), int.from_bytes(header[8:], "big")
+
+    def ingress(self) -> dict[str, str] | None:
+        """The first message: ingress_texts(plan); None when the child sent none."""
+        place = self._get()
+        if place is None:
+            return None
+        offset, size = place
+        data = bytearray()
+        while len(data) < size:
+            part = os.pread(self.fd, size - len(data), offset + len(data))
+            if not part:
+                return None
+            data += part
+        texts = marshal.loads(data)
+        return texts if isinstance(texts, dict) else None
+
+    def flows(self) -> outdir.Spliced | None:
+        """The second message: the flows' text where it lies; None when the child sent none."""
+        place = self._get()
+        return None if place is None else outdir.Spliced(self.fd, *place)
 
     def close(self) -> None:
         for fd in (self.fd, self.ready, self.done):
@@ -289,26 +324,25 @@ def producer(plan: Plan, lock: bytes, subnets: dict[str, str] | None = None) -> 
     if the lock took them already."""
 
     def produce(into: Path) -> None:
-        pid, channel = None, None
+        pid, handover = None, None
         if len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM and hasattr(os, "memfd_create"):
             # The reports, the network stack and the diagram in a child; the lock, the shared text,
             # the main tfvars and the workload stacks here. The child writes the flows' lines
             # first: the network stack and the main tfvars both take them.
-            channel = _FlowsText()
+            handover = _Handover()
 
             def child(p: Plan, d: Path) -> None:
-                assert channel is not None
-                _write_reports(p, d, channel.send(p))
+                assert handover is not None
+                _write_reports(p, d, handover.send(p))
 
             pid = _forked(child, plan, into)
         sync = outdir.Syncer()
         try:
-            if channel is not None:
-                channel.forked()
+            if handover is not None:
+                handover.forked()
             # After the fork: the reports need not wait for the lock's fsync.
             sync.write(into, outdir.LOCK_NAME, lock)
-            received = channel.receive if channel is not None and pid is not None else lambda: None
-            shared = _write_tfvars(plan, into, sync, received, subnets)
+            shared = _write_tfvars(plan, into, sync, handover if pid is not None else None, subnets)
             sync.wait()
         except BaseException:
             with contextlib.suppress(OSError):
@@ -318,8 +352,8 @@ def producer(plan: Plan, lock: bytes, subnets: dict[str, str] | None = None) -> 
                 os.waitpid(pid, 0)
             raise
         finally:
-            if channel is not None:
-                channel.close()
+            if handover is not None:
+                handover.close()
         if pid is not None:
             # Whatever is left of the child's part: load what the command prints its summary with
             # (rich, ~20 ms to import) meanwhile rather than after the switch.

@@ -49,12 +49,21 @@ def test_failed_children_are_replaced(tmp_path: Path, monkeypatch: pytest.Monkey
     assert _written(tmp_path / "b" / "out", monkeypatch, 0) == one
 
 
-def test_a_child_that_sends_no_flows_text_is_not_waited_for(
+def test_a_child_that_sends_nothing_is_not_waited_for(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The child fails before it sent the flows' text: this process writes the lines itself.
+    # The child fails before its first message: this process writes the ingress and flows itself.
     one = _written(tmp_path / "a" / "out", monkeypatch, 10**12)
-    monkeypatch.setattr(pipeline._FlowsText, "send", _only_here(pipeline._FlowsText.send))
+    monkeypatch.setattr(pipeline._Handover, "send", _only_here(pipeline._Handover.send))
+    assert _written(tmp_path / "b" / "out", monkeypatch, 0) == one
+
+
+def test_a_child_that_fails_between_its_messages_is_not_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The ingress rules come from the child, the flows' lines (it failed to write them) from here.
+    one = _written(tmp_path / "a" / "out", monkeypatch, 10**12)
+    monkeypatch.setattr(pipeline, "tfvars_flows", _only_here(pipeline.tfvars_flows))
     assert _written(tmp_path / "b" / "out", monkeypatch, 0) == one
 
 

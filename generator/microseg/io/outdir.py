@@ -111,10 +111,11 @@ CHUNK = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class Spliced:
-    """A piece of a file's text that is already UTF-8 in another file: the first ``size`` bytes of
-    ``fd``, copied file to file by the kernel (no copy through this process's memory)."""
+    """A piece of a file's text that is already UTF-8 in another file: ``size`` bytes of ``fd`` from
+    ``offset``, copied file to file by the kernel (no copy through this process's memory)."""
 
     fd: int
+    offset: int
     size: int
 
 
@@ -149,7 +150,7 @@ def _write_data(fh: BinaryIO, data: Data) -> None:
 def _splice(part: Spliced, out: int) -> None:
     done = 0
     while done < part.size:
-        sent = os.sendfile(out, part.fd, done, part.size - done)
+        sent = os.sendfile(out, part.fd, part.offset + done, part.size - done)
         if sent == 0:
             raise OSError(errno.EIO, "the text to copy ended early", "<flows text>")
         done += sent

@@ -128,10 +128,12 @@ def workload_fields(
     qos: float,
     subnets: dict[str, tuple[str, str]],
     subnets_text: str | None = None,
+    ingress_text: str | None = None,
 ) -> dict[str, str]:
     """A workload's values, each written as JSON for its key at workloads.<name>.<key>: the main
     tfvars, the stacks' tfvars and their one-line records pick from the same text (written once).
-    ``subnets_text``: subnets_json(subnets), if the caller has it already (the lock's)."""
+    ``subnets_text``, ``ingress_text``: subnets_json(subnets) and rules_json(ingress_rules), if the
+    caller has them already."""
     return {
         "account_id": json_scalar(account_id),
         "azs": f"[{', '.join(map(_s, azs))}]" if azs else "[]",
@@ -140,7 +142,7 @@ def workload_fields(
         "cost_center": _s(cost_center),
         "egress_rules": rules_json(egress_rules),
         "environment": _s(environment),
-        "ingress_rules": rules_json(ingress_rules),
+        "ingress_rules": rules_json(ingress_rules) if ingress_text is None else ingress_text,
         "internet_egress": "true" if internet_egress else "false",
         "owner": _s(owner),
         "qos_mbps_per_pod": json_scalar(qos),

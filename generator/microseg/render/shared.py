@@ -9,7 +9,7 @@ from microseg.plan import Plan
 from microseg.policy import FlowRule, egress_rules
 from microseg.render.flowlines import tfvars_flows
 from microseg.render.jsonfmt import Lines, Raw
-from microseg.render.records import subnets_json, workload_fields
+from microseg.render.records import rules_json, subnets_json, workload_fields
 
 
 class Shared:
@@ -38,13 +38,25 @@ def subnet_texts(plan: Plan) -> dict[str, str]:
     return {name: subnets_json(a.subnets) for name, a in plan.allocations.items()}
 
 
+def ingress_texts(plan: Plan) -> dict[str, str]:
+    """Each workload's ingress rules as the JSON text of its "ingress_rules" (workloads without
+    any are left out)."""
+    return {name: rules_json(lines) for name, lines in plan.policy.ingress.items()}
+
+
 def render_shared(
-    plan: Plan, flows: Lines | Raw | None = None, subnets: dict[str, str] | None = None
+    plan: Plan,
+    flows: Lines | Raw | None = None,
+    subnets: dict[str, str] | None = None,
+    ingress: dict[str, str] | None = None,
+    egress: dict[str, list[str]] | None = None,
 ) -> Shared:
-    """``flows``: the flows' lines, if this run already wrote them; ``subnets``: subnet_texts(plan),
-    if this run already wrote them (for the lock)."""
-    ingress = plan.policy.ingress
-    egress = egress_rules(plan.policy.flows, plan.workloads)
+    """``flows``: the flows' lines, if this run already wrote them. The others, if this run already
+    has them: ``subnets``, subnet_texts(plan) (for the lock); ``ingress``, ingress_texts(plan);
+    ``egress``, policy.egress_rules(plan.policy.flows, plan.workloads)."""
+    if egress is None:
+        egress = egress_rules(plan.policy.flows, plan.workloads)
+    rules = plan.policy.ingress if ingress is None else {}
     allocations, qos = plan.allocations, plan.qos
     workloads = {}
     for name, w in plan.workloads.items():
@@ -56,12 +68,13 @@ def render_shared(
             cidr=a.cidr,
             cost_center=w.cost_center,
             environment=w.environment,
-            ingress_rules=ingress.get(name, []),
+            ingress_rules=rules.get(name, []),
             internet_egress=w.internet_egress,
             owner=w.owner,
             qos=qos[name],
             subnets=a.subnets,
             subnets_text=subnets[name] if subnets is not None else None,
+            ingress_text=ingress.get(name, "[]") if ingress is not None else None,
             egress_rules=egress.get(name, []),
         )
     return Shared(workloads, plan.policy.flows, flows)
