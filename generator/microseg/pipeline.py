@@ -15,7 +15,6 @@ from pathlib import Path
 
 from microseg.errors import Collector, InputError, OutputError, Problem
 from microseg.io import outdir
-from microseg.io.diagram import SvgJob
 from microseg.model import FlowSet, Inventory, Settings
 from microseg.parse.flows import load_flows
 from microseg.parse.inventory import load_inventory
@@ -28,7 +27,6 @@ from microseg.render.lockfile import render_lock
 from microseg.render.shared import Shared, ingress_texts, render_shared, subnet_texts
 from microseg.render.stacks import NETWORK_FILE, STACKS_DIR, render_network, render_workload_stacks
 from microseg.render.tfvars import render_tfvars, transport_json
-from microseg.render.topology import render_dot
 from microseg.segmentation import check_flow_cidrs
 from microseg.state import InputRecord, LockState
 
@@ -180,8 +178,10 @@ def _write_reports(plan: Plan, into: Path, flows: Lines | Raw | None = None) -> 
     process has them) and the diagram: at 10k workloads a bit less work than the rest, so a child
     writes them."""
     # Imported here: at big runs only the child needs them.
+    from microseg.io.diagram import SvgJob
     from microseg.render.report_json import render_report_json
     from microseg.render.report_md import render_report_md
+    from microseg.render.topology import render_dot
 
     dot = render_dot(plan)
     job = SvgJob(dot)  # dot lays out while the reports render
