@@ -48,10 +48,29 @@ def _ingress_rule(r: dict[str, Any]) -> str:
     return ingress_rule(r["protocol"], r["from_port"], r["to_port"], r["cidr"], r["description"])
 
 
+def _network_workload(r: dict[str, Any]) -> str:
+    """The network stack's record of a workload (10k at 10k workloads)."""
+    return (
+        f'{{"account_id": {json_scalar(r["account_id"])}, "cidr": {json_scalar(r["cidr"])}, '
+        f'"internet_egress": {json_scalar(r["internet_egress"])}, '
+        f'"qos_mbps_per_pod": {json_scalar(r["qos_mbps_per_pod"])}}}'
+    )
+
+
+def _chargeback(r: dict[str, Any]) -> str:
+    """A workload's chargeback in report.json (10k at 10k workloads)."""
+    return (
+        f'{{"direct_usd": {json_scalar(r["direct_usd"])}, "monthly_usd": {json_scalar(r["monthly_usd"])}, '
+        f'"shared_usd": {json_scalar(r["shared_usd"])}}}'
+    )
+
+
 # Keyed by the record's keys in the order the renderers build them.
 TEMPLATES: dict[tuple[str, ...], Template] = {
     ("workload", "attachment"): _subnet_pair,
     ("protocol", "from_port", "to_port", "cidr", "description"): _ingress_rule,
+    ("account_id", "cidr", "internet_egress", "qos_mbps_per_pod"): _network_workload,
+    ("direct_usd", "shared_usd", "monthly_usd"): _chargeback,
 }
 
 
