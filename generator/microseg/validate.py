@@ -60,8 +60,9 @@ def check_transport_lock(settings: Settings, lock: LockState, lock_file: str, pr
 
 
 def check_flows(flows: FlowSet, workloads: dict[str, Workload], problems: Collector) -> None:
-    # Unpacked in the loop header: named-tuple attributes cost a descriptor call each, 50k flows.
-    for line, (src_kind, src_value), dst, *_ in flows.flows:
+    # Unpacked in the loop header: named-tuple attributes cost a descriptor call each, 50k flows
+    # (and a starred target a list each).
+    for line, (src_kind, src_value), dst, _, _, _, _, _ in flows.flows:
         if src_kind != "workload":
             continue
         if dst[0] == "internet":
