@@ -12,6 +12,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from microseg.errors import Collector, InputError, OutputError, Problem
 from microseg.io import outdir
@@ -22,7 +23,7 @@ from microseg.parse.settings import load_settings
 from microseg.plan import Plan, build_plan
 from microseg.policy import egress_rules
 from microseg.render.flowlines import tfvars_flows
-from microseg.render.jsonfmt import Lines, Raw, dump_parts, dumps, encode_at
+from microseg.render.jsonfmt import Lines, Raw, dump_parts, dumps, encoded_at
 from microseg.render.lockfile import render_lock
 from microseg.render.shared import Shared, ingress_texts, render_shared, subnet_texts
 from microseg.render.stacks import NETWORK_FILE, STACKS_DIR, render_network, render_workload_stacks
@@ -173,10 +174,10 @@ def lock_and_id(plan: Plan, subnets: dict[str, str] | None = None) -> tuple[Plan
     return replace(plan, generation=gid), text.replace(outdir.PLACEHOLDER, gid, 1).encode()
 
 
-def _write_reports(plan: Plan, into: Path, flows: Lines | Raw | None = None) -> None:
-    """report.md, report.json, the network stack's tfvars (``flows``: its flows' lines, if this
-    process has them) and the diagram: at 10k workloads a bit less work than the rest, so a child
-    writes them."""
+def _write_reports(plan: Plan, into: Path, flows: Lines | outdir.Spliced | None = None) -> None:
+    """report.md, report.json, the network stack's tfvars (``flows``: its flows' lines or text, if
+    this process has them) and the diagram: at 10k workloads about half the work, so a child writes
+    them."""
     # Imported here: at big runs only the child needs them.
     from microseg.io.diagram import SvgJob
     from microseg.render.report_json import render_report_json
@@ -190,7 +191,7 @@ def _write_reports(plan: Plan, into: Path, flows: Lines | Raw | None = None) -> 
         outdir.write_file(into, "report.json", dump_parts(render_report_json(plan)))
         stacks = into / STACKS_DIR
         stacks.mkdir(exist_ok=True)
-        outdir.write_file(stacks, NETWORK_FILE, dump_parts(render_network(plan, flows)))
+        outdir.write_file(stacks, NETWORK_FILE, _with_flows(lambda f: render_network(plan, f), flows))
     except BaseException:
         job.cancel()
         raise
@@ -220,16 +221,29 @@ def _write_tfvars(
     if text is None:
         parts = dump_parts(render_tfvars(plan, shared))
     else:
-        mark = Raw("@@flows@@")  # the flows' place in the file, found by identity
-        parts = dump_parts(render_tfvars(plan, Shared(shared.workloads, plan.policy.flows, mark)))
-        at = next(i for i, p in enumerate(parts) if p is mark)
-        parts[at : at + 1] = [text]
+        parts = _with_flows(
+            lambda f: render_tfvars(plan, Shared(shared.workloads, plan.policy.flows, f)), text
+        )
     sync.write(into, TFVARS, parts)
     stacks = into / STACKS_DIR
     stacks.mkdir(exist_ok=True)
     for name, data in render_workload_stacks(plan, shared).items():
         sync.write(stacks, name, dump_parts(data))
     return shared
+
+
+def _with_flows(
+    render: Callable[[Lines | Raw | None], dict[str, Any]], flows: Lines | outdir.Spliced | None
+) -> list[str | outdir.Spliced]:
+    """The pieces of a file whose top-level "flows" are ``flows``: its lines, or their text in a
+    memory file (copied into the file by the kernel), or None (written by ``render``)."""
+    if not isinstance(flows, outdir.Spliced):
+        return list(dump_parts(render(flows)))
+    mark = Raw("@@flows@@")  # the flows' place in the file, found by identity
+    parts: list[str | outdir.Spliced] = list(dump_parts(render(mark)))
+    at = next(i for i, p in enumerate(parts) if p is mark)
+    parts[at] = flows
+    return parts
 
 
 class _Handover:
@@ -245,19 +259,21 @@ class _Handover:
         self.ready, self.done = os.pipe()
         self.end = 0  # in the child: where the next message goes
 
-    def send(self, plan: Plan) -> Lines:
-        """In the child: both messages; returns the flows' lines."""
+    def send(self, plan: Plan) -> outdir.Spliced:
+        """In the child: both messages; returns where the flows' text lies (the network stack
+        takes it too)."""
         self._put(marshal.dumps(ingress_texts(plan)))
-        flows = Lines(tfvars_flows(plan.policy.flows))
-        self._put(encode_at(flows, 1).encode())
-        return flows
+        return self._put(encoded_at(Lines(tfvars_flows(plan.policy.flows)), 1))
 
-    def _put(self, data: bytes) -> None:
-        view, at = memoryview(data), 0
-        while at < len(view):
-            at += os.pwrite(self.fd, view[at:], self.end + at)
-        os.write(self.done, self.end.to_bytes(8, "big") + len(view).to_bytes(8, "big"))
-        self.end += len(view)
+    def _put(self, data: bytes | list[str]) -> outdir.Spliced:
+        with open(self.fd, "wb", closefd=False) as fh:
+            fh.seek(self.end)
+            outdir.write_data(fh, data)
+            fh.flush()
+            size = fh.tell() - self.end
+        os.write(self.done, self.end.to_bytes(8, "big") + size.to_bytes(8, "big"))
+        self.end += size
+        return outdir.Spliced(self.fd, self.end - size, size)
 
     def forked(self) -> None:
         """In this process after the fork: the child holds the pipe's only write end, so a child

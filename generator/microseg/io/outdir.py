@@ -122,7 +122,8 @@ class Spliced:
 Data = bytes | Sequence[str | Spliced]  # a file's bytes, or its text as pieces to join (UTF-8)
 
 
-def _write_data(fh: BinaryIO, data: Data) -> None:
+def write_data(fh: BinaryIO, data: Data) -> None:
+    """``data`` into ``fh``: bytes as they are, text pieces encoded a chunk at a time."""
     if isinstance(data, bytes):
         fh.write(data)
         return
@@ -160,7 +161,7 @@ def write_file(into: Path, name: str, data: Data) -> None:
     """One file of a generation, on disk before the generation is published."""
     _step(f"write:{name}")
     with open(into / name, "wb") as fh:
-        _write_data(fh, data)
+        write_data(fh, data)
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -178,7 +179,7 @@ class Syncer:
         _step(f"write:{name}")
         fh = open(into / name, "wb")  # noqa: SIM115 - closed by the thread that syncs it
         try:
-            _write_data(fh, data)
+            write_data(fh, data)
             fh.flush()
         except BaseException:
             fh.close()

@@ -159,11 +159,12 @@ def dump_parts(obj: Any) -> list[str]:
     return out
 
 
-def encode_at(obj: Any, level: int) -> str:
-    """``obj`` as dumps writes it at nesting ``level`` (a Raw of it takes its place there)."""
+def encoded_at(obj: Any, level: int) -> list[str]:
+    """``obj`` as dumps writes it at nesting ``level``, in pieces (joined, a Raw of it takes its
+    place there)."""
     out: list[str] = []
     _encode(obj, level, out)
-    return "".join(out)
+    return out
 
 
 def dumps(obj: Any) -> str:
