@@ -153,7 +153,7 @@ def _splice(part: Spliced, out: int) -> None:
     while done < part.size:
         sent = os.sendfile(out, part.fd, part.offset + done, part.size - done)
         if sent == 0:
-            raise OSError(errno.EIO, "the text to copy ended early", "<flows text>")
+            raise OSError(errno.EIO, "the text to copy ended early", "<handed-over text>")
         done += sent
 
 
