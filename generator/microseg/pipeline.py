@@ -301,7 +301,10 @@ class _Handover:
             if not part:
                 return None
             data += part
-        texts = marshal.loads(data)
+        try:
+            texts = marshal.loads(data)
+        except (EOFError, ValueError, TypeError):
+            return None
         return texts if isinstance(texts, dict) else None
 
     def flows(self) -> outdir.Spliced | None:
@@ -343,9 +346,11 @@ def producer(plan: Plan, lock: bytes, subnets: dict[str, str] | None = None) -> 
         pid, handover = None, None
         if len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM and hasattr(os, "memfd_create"):
             # The reports, the network stack and the diagram in a child; the lock, the shared text,
-            # the main tfvars and the workload stacks here. The child writes the flows' lines
-            # first: the network stack and the main tfvars both take them.
-            handover = _Handover()
+            # the main tfvars and the workload stacks here. The child first hands over the ingress
+            # rules and the flows' lines (_Handover).
+            with contextlib.suppress(OSError):  # no memory file: this process writes everything
+                handover = _Handover()
+        if handover is not None:
 
             def child(p: Plan, d: Path) -> None:
                 assert handover is not None

@@ -84,3 +84,15 @@ def test_a_failed_fsync_fails_the_run_and_publishes_nothing(
     with pytest.raises(OutputError, match="Input/output error"):
         pipeline.generate(out, inputs)
     assert not out.exists()
+
+
+def test_without_a_memory_file_one_process_writes_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one = _written(tmp_path / "a" / "out", monkeypatch, 10**12)
+
+    def no_memfd(name: str) -> int:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(os, "memfd_create", no_memfd)
+    assert _written(tmp_path / "b" / "out", monkeypatch, 0) == one
