@@ -14,8 +14,8 @@ from microseg.render.records import rules_json, subnets_json, workload_fields
 
 class Shared:
     """``workloads``: name -> key -> its JSON text at workloads.<name>.<key>; ``flows``: one line per
-    approved flow, written on first use, or their whole JSON text at the files' top level (Raw)
-    when the reports' child wrote them (pipeline.producer)."""
+    approved flow, written on first use, or a Raw text in their place (pipeline.producer puts there
+    the flows' text the reports' child wrote)."""
 
     __slots__ = ("_flows", "_rules", "workloads")
 
