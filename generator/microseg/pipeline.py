@@ -5,28 +5,29 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import marshal
 import os
 import shutil
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from microseg.errors import Collector, InputError, OutputError, Problem
 from microseg.io import outdir
-from microseg.io.diagram import SvgJob
 from microseg.model import FlowSet, Inventory, Settings
 from microseg.parse.flows import load_flows
 from microseg.parse.inventory import load_inventory
 from microseg.parse.settings import load_settings
 from microseg.plan import Plan, build_plan
+from microseg.policy import egress_rules
 from microseg.render.flowlines import tfvars_flows
-from microseg.render.jsonfmt import Lines, dumps
+from microseg.render.jsonfmt import Lines, Raw, dump_parts, dumps, encoded_at
 from microseg.render.lockfile import render_lock
-from microseg.render.shared import Shared, render_shared
+from microseg.render.shared import Shared, ingress_texts, render_shared, subnet_texts
 from microseg.render.stacks import NETWORK_FILE, STACKS_DIR, render_network, render_workload_stacks
 from microseg.render.tfvars import render_tfvars, transport_json
-from microseg.render.topology import render_dot
 from microseg.segmentation import check_flow_cidrs
 from microseg.state import InputRecord, LockState
 
@@ -161,75 +162,160 @@ def plan_in(
 PARALLEL_FROM = 20_000  # workloads + flows; below this a fork costs more than it saves
 
 
-def lock_and_id(plan: Plan) -> tuple[Plan, bytes]:
+def lock_and_id(plan: Plan, subnets: dict[str, str] | None = None) -> tuple[Plan, bytes]:
     """The new lock and the generation id. The id hashes what the set is made from (the inputs'
     content, the released names, the warnings, the new lock), so it is known before the big files
-    are rendered, and the same inputs against the same state give the same id and the same bytes."""
-    text = dumps(render_lock(plan.lock()))
+    are rendered, and the same inputs against the same state give the same id and the same bytes.
+    ``subnets``: subnet_texts(plan), which the tfvars take too."""
+    text = dumps(render_lock(plan.lock(), subnets))
     parts = [text.encode(), "\0".join(plan.released).encode(), "\0".join(map(str, plan.warnings)).encode()]
     parts += [(r.sha256 if r else "-").encode() for _, r in sorted(plan.inputs.items())]
     gid = outdir.generation_id(parts)
     return replace(plan, generation=gid), text.replace(outdir.PLACEHOLDER, gid, 1).encode()
 
 
-def _write_reports(plan: Plan, into: Path, flows: Lines | None = None) -> None:
-    """report.md, report.json and the network stack's tfvars (``flows``: its flows' lines, if this
-    process has them): at 10k workloads about as much work as the rest, so a child writes them."""
+def _write_reports(plan: Plan, into: Path, flows: Lines | outdir.Spliced | None = None) -> None:
+    """report.md, report.json, the network stack's tfvars (``flows``: its flows' lines or text, if
+    this process has them) and the diagram: at 10k workloads about half the work, so a child writes
+    them."""
     # Imported here: at big runs only the child needs them.
+    from microseg.io.diagram import SvgJob
     from microseg.render.report_json import render_report_json
     from microseg.render.report_md import render_report_md
+    from microseg.render.topology import render_dot
 
-    outdir.write_file(into, "report.md", render_report_md(plan).encode())
-    outdir.write_file(into, "report.json", dumps(render_report_json(plan)).encode())
-    stacks = into / STACKS_DIR
-    stacks.mkdir(exist_ok=True)
-    outdir.write_file(stacks, NETWORK_FILE, dumps(render_network(plan, flows)).encode())
-
-
-def _write_tfvars(plan: Plan, into: Path, shared: Shared) -> None:
-    outdir.write_file(into, TFVARS, dumps(render_tfvars(plan, shared)).encode())
-
-
-def _write_tfvars_and_diagram(
-    plan: Plan, into: Path, sync: outdir.Syncer, parallel: bool, flows: Lines | None
-) -> Shared:
-    """The main tfvars, the workload stacks' tfvars (both from the same shared text) and the diagram.
-    ``parallel``: the main tfvars in a child once the shared text is written (it has a core of its
-    own while this process writes the stacks and the reports' child runs: about even thirds)."""
     dot = render_dot(plan)
-    job = SvgJob(dot)  # dot lays out while the tfvars render
-    pid = None
+    job = SvgJob(dot)  # dot lays out while the reports render
     try:
-        shared = render_shared(plan, flows)
-        if parallel:
-            sync.wait()  # no fsync thread running while the process forks (the lock's is long done)
-            pid = _forked(lambda p, d: _write_tfvars(p, d, shared), plan, into)
-        if pid is None:
-            sync.write(into, TFVARS, dumps(render_tfvars(plan, shared)).encode())
+        outdir.write_file(into, "report.md", render_report_md(plan).encode())
+        outdir.write_file(into, "report.json", dump_parts(render_report_json(plan)))
         stacks = into / STACKS_DIR
         stacks.mkdir(exist_ok=True)
-        for name, data in render_workload_stacks(plan, shared).items():
-            sync.write(stacks, name, dumps(data).encode())
-        if pid is not None:
-            # This process would only wait for the child now: load what the command prints its
-            # summary with (rich, ~20 ms to import) here rather than after the switch.
-            import microseg.textout  # noqa: F401
-        if pid is not None and os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0:
-            pid = None
-            sync.write(into, TFVARS, dumps(render_tfvars(plan, shared)).encode())  # the child failed
+        outdir.write_file(stacks, NETWORK_FILE, _with_flows(lambda f: render_network(plan, f), flows))
     except BaseException:
         job.cancel()
-        if pid is not None:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
         raise
     svg, _ = job.result()
     if svg is not None:
-        sync.write(into, "topology.svg", svg)
+        outdir.write_file(into, "topology.svg", svg)
     else:
-        sync.write(into, "topology.dot", dot.encode())
+        outdir.write_file(into, "topology.dot", dot.encode())
+
+
+def _write_tfvars(
+    plan: Plan,
+    into: Path,
+    sync: outdir.Syncer,
+    handover: _Handover | None = None,
+    subnets: dict[str, str] | None = None,
+) -> Shared:
+    """The main tfvars and the workload stacks' tfvars, both from the same shared text. Both here:
+    a second child would copy, page by page, the plan and the shared text it reads (copy-on-write),
+    which costs more than the main tfvars' own writing once that is written a chunk at a time.
+    ``handover``: what the reports' child writes for this process too (None: all written here);
+    ``subnets``: subnet_texts(plan), if the lock took them already."""
+    egress = egress_rules(plan.policy.flows, plan.workloads)  # first: the child writes the ingress meanwhile
+    ingress = handover.ingress() if handover is not None else None
+    shared = render_shared(plan, subnets=subnets, ingress=ingress, egress=egress)
+    text = handover.flows() if handover is not None else None
+    if text is None:
+        parts = dump_parts(render_tfvars(plan, shared))
+    else:
+        parts = _with_flows(
+            lambda f: render_tfvars(plan, Shared(shared.workloads, plan.policy.flows, f)), text
+        )
+    sync.write(into, TFVARS, parts)
+    stacks = into / STACKS_DIR
+    stacks.mkdir(exist_ok=True)
+    for name, data in render_workload_stacks(plan, shared).items():
+        sync.write(stacks, name, dump_parts(data))
     return shared
+
+
+def _with_flows(
+    render: Callable[[Lines | Raw | None], dict[str, Any]], flows: Lines | outdir.Spliced | None
+) -> list[str | outdir.Spliced]:
+    """The pieces of a file whose top-level "flows" are ``flows``: its lines, or their text in a
+    memory file (copied into the file by the kernel), or None (written by ``render``)."""
+    if not isinstance(flows, outdir.Spliced):
+        return list(dump_parts(render(flows)))
+    mark = Raw("@@flows@@")  # the flows' place in the file, found by identity
+    parts: list[str | outdir.Spliced] = list(dump_parts(render(mark)))
+    at = next(i for i, p in enumerate(parts) if p is mark)
+    parts[at] = flows
+    return parts
+
+
+class _Handover:
+    """What the reports' child writes for this process too, so that the longer of the two has less
+    to do: each workload's ingress rules as JSON text (from the policy), then the flows' JSON text
+    (the child writes the lines for the network stack anyway, and the main tfvars holds the same
+    text at the same level). The child fills a memory file and puts each message's place in a pipe;
+    the kernel copies the flows' text into the tfvars. A child that failed before a message leaves
+    the pipe empty: this process then writes the rest itself."""
+
+    def __init__(self) -> None:
+        self.fd = os.memfd_create("microseg-handover")
+        self.ready, self.done = os.pipe()
+        self.end = 0  # in the child: where the next message goes
+
+    def send(self, plan: Plan) -> outdir.Spliced:
+        """In the child: both messages; returns where the flows' text lies (the network stack
+        takes it too)."""
+        self._put(marshal.dumps(ingress_texts(plan)))
+        return self._put(encoded_at(Lines(tfvars_flows(plan.policy.flows)), 1))
+
+    def _put(self, data: bytes | list[str]) -> outdir.Spliced:
+        with open(self.fd, "wb", closefd=False) as fh:
+            fh.seek(self.end)
+            outdir.write_data(fh, data)
+            fh.flush()
+            size = fh.tell() - self.end
+        os.write(self.done, self.end.to_bytes(8, "big") + size.to_bytes(8, "big"))
+        self.end += size
+        return outdir.Spliced(self.fd, self.end - size, size)
+
+    def forked(self) -> None:
+        """In this process after the fork: the child holds the pipe's only write end, so a child
+        that failed before sending reads as an empty pipe, not as a wait without end."""
+        os.close(self.done)
+
+    def _get(self) -> tuple[int, int] | None:
+        header = b""
+        while len(header) < 16:
+            more = os.read(self.ready, 16 - len(header))
+            if not more:
+                return None
+            header += more
+        return int.from_bytes(header[:8], "big"), int.from_bytes(header[8:], "big")
+
+    def ingress(self) -> dict[str, str] | None:
+        """The first message: ingress_texts(plan); None when the child sent none."""
+        place = self._get()
+        if place is None:
+            return None
+        offset, size = place
+        data = bytearray()
+        while len(data) < size:
+            part = os.pread(self.fd, size - len(data), offset + len(data))
+            if not part:
+                return None
+            data += part
+        try:
+            texts = marshal.loads(data)
+        except (EOFError, ValueError, TypeError):
+            return None
+        return texts if isinstance(texts, dict) else None
+
+    def flows(self) -> outdir.Spliced | None:
+        """The second message: the flows' text where it lies; None when the child sent none."""
+        place = self._get()
+        return None if place is None else outdir.Spliced(self.fd, *place)
+
+    def close(self) -> None:
+        for fd in (self.fd, self.ready, self.done):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def _forked(write: Callable[[Plan, Path], None], plan: Plan, into: Path) -> int | None:
@@ -252,23 +338,32 @@ def _forked(write: Callable[[Plan, Path], None], plan: Plan, into: Path) -> int 
     return pid
 
 
-def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
-    """Writes the whole set into a (temporary) generation directory."""
+def producer(plan: Plan, lock: bytes, subnets: dict[str, str] | None = None) -> Callable[[Path], None]:
+    """Writes the whole set into a (temporary) generation directory. ``subnets``: subnet_texts(plan),
+    if the lock took them already."""
 
     def produce(into: Path) -> None:
-        pid, flows = None, None
-        parallel = len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM
-        if parallel:
-            # The reports and the network stack in a child; the lock, the shared text, the workload
-            # stacks and the diagram here, the main tfvars in a second child (see below). The
-            # flows' lines first: the network stack and the main tfvars both take them.
-            flows = Lines(tfvars_flows(plan.policy.flows))
-            pid = _forked(lambda p, d: _write_reports(p, d, flows), plan, into)
+        pid, handover = None, None
+        if len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM and hasattr(os, "memfd_create"):
+            # The reports, the network stack and the diagram in a child; the lock, the shared text,
+            # the main tfvars and the workload stacks here. The child first hands over the ingress
+            # rules and the flows' lines (_Handover).
+            with contextlib.suppress(OSError):  # no memory file: this process writes everything
+                handover = _Handover()
+        if handover is not None:
+
+            def child(p: Plan, d: Path) -> None:
+                assert handover is not None
+                _write_reports(p, d, handover.send(p))
+
+            pid = _forked(child, plan, into)
         sync = outdir.Syncer()
         try:
+            if handover is not None:
+                handover.forked()
             # After the fork: the reports need not wait for the lock's fsync.
             sync.write(into, outdir.LOCK_NAME, lock)
-            shared = _write_tfvars_and_diagram(plan, into, sync, parallel, flows)
+            shared = _write_tfvars(plan, into, sync, handover if pid is not None else None, subnets)
             sync.wait()
         except BaseException:
             with contextlib.suppress(OSError):
@@ -277,6 +372,13 @@ def producer(plan: Plan, lock: bytes) -> Callable[[Path], None]:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
             raise
+        finally:
+            if handover is not None:
+                handover.close()
+        if pid is not None:
+            # Whatever is left of the child's part: load what the command prints its summary with
+            # (rich, ~20 ms to import) meanwhile rather than after the switch.
+            import microseg.textout  # noqa: F401
         status = os.waitpid(pid, 0)[1] if pid is not None else None
         if status is None or os.waitstatus_to_exitcode(status) != 0:
             _write_reports(plan, into, shared.flows)  # serially: small plans, no fork, or a failed child
@@ -298,8 +400,9 @@ def generate(
         directory.mkdir(parents=True, exist_ok=True)
         with outdir.guard(directory):
             plan = plan_in(directory, inputs, release, accept_removals)
-            plan, lock = lock_and_id(plan)
-            names = outdir.write_generation(directory, plan.generation, producer(plan, lock))
+            subnets = subnet_texts(plan)  # the lock's and the tfvars': written once
+            plan, lock = lock_and_id(plan, subnets)
+            names = outdir.write_generation(directory, plan.generation, producer(plan, lock, subnets))
     except BaseException as exc:
         if created:
             shutil.rmtree(directory, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from microseg import limits, validate
@@ -37,6 +38,7 @@ class Plan:
     broad_flows: tuple[BroadFlow, ...] = ()  # opted-in broad flow endpoints, listed for audit
     inputs: dict[str, InputRecord | None] = field(default_factory=dict)  # recorded in the lock
     quotas: tuple[limits.Need, ...] = ()  # what the fleet takes of each AWS quota (for the report)
+    outside: tuple[str, ...] = ()  # outside_supernet(settings, allocations), worked out once
     generation: str = ""  # id of the written set (empty until written)
 
     def lock(self) -> LockState:
@@ -83,7 +85,7 @@ def build_plan(
     asn = allocate_asns(settings, lock.asn, problems)
     problems.raise_if_errors()
     allocations = dict(sorted(alloc.workloads.items()))
-    validate.check_supernet(settings, allocations, workloads, inventory.file, problems)
+    validate.check_supernet(settings, allocations, workloads, inventory.file, problems, alloc.pooled)
 
     placed = place_pods(total, settings, lock.pods)
     core = layout_core(settings, list(placed))
@@ -104,7 +106,9 @@ def build_plan(
     policy = build_policy(flows, cidrs, core.internal_block)
     cost = estimate(settings, list(workloads.values()), total)
     # Security-group rules need the policy: still before anything is written (exit 3 all the same).
-    sg = limits.sg_needs(settings, policy.rules, _workload_ranges(settings, allocations))
+    outside = outside_supernet(settings, allocations, alloc.pooled)
+    # The supernet plus every distinct workload CIDR outside it: what the pod's fw groups list.
+    sg = limits.sg_needs(settings, policy.rules, 1 + len(outside))
     limits.enforce(settings, sg)
     limits.warn(settings, needs + sg, problems)
     limits.throughput_warnings(settings, problems)
@@ -124,21 +128,22 @@ def build_plan(
         warnings=sorted(set(problems.warnings), key=lambda p: (p.file, p.line, p.column, p.message)),
         broad_flows=broad,
         quotas=tuple(needs + sg),
+        outside=tuple(outside),
     )
 
 
-def outside_supernet(settings: Settings, allocations: dict[str, VpcAlloc]) -> list[str]:
+def outside_supernet(
+    settings: Settings, allocations: dict[str, VpcAlloc], inside: Collection[str] = ()
+) -> list[str]:
     """Workload CIDRs (brownfield pins) not inside workload_supernet, sorted by address: the core
-    routes them to the TGW too, and the pods' fw groups list them beside the supernet."""
+    routes them to the TGW too, and the pods' fw groups list them beside the supernet. ``inside``:
+    workloads known to lie inside it (allocated from it in this run)."""
     lo, hi = span(*parse_network(settings.workload_supernet))
     outside = set()
-    for a in allocations.values():
+    for name, a in allocations.items():
+        if name in inside:
+            continue
         s, e = cidr_span(a.cidr)
         if s < lo or e > hi:
             outside.add(a.cidr)
     return sorted(outside, key=cidr_span)
-
-
-def _workload_ranges(settings: Settings, allocations: dict[str, VpcAlloc]) -> int:
-    """The supernet plus every distinct workload CIDR outside it: what the pod's fw groups list."""
-    return 1 + len(outside_supernet(settings, allocations))

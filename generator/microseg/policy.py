@@ -92,13 +92,14 @@ def build_policy(
     # description names the first flow and counts the rest) and how many flows share the rule.
     rules: dict[str, dict[tuple[str, int, int, str], list[Any]]] = {}
     owner_of: dict[str, str | None] = {}  # a CIDR destination -> the workload it lies in, if any
-    flow_id_of = f"f{{:0{max(3, len(str(len(flows.flows))))}d}}".format
+    n = len(flows.flows)
+    ids = map(f"f{{:0{max(3, len(str(n)))}d}}".format, range(1, n + 1))  # formatted without a call each
     new_rule = tuple.__new__
-    i = 0
     # Unpacked in the loop header, not f.source etc.: named-tuple attributes cost a descriptor call
     # each, 50k times; a workload's CIDR is a lookup by name.
-    for _, (src_kind, src_value), (dst_kind, dst_value), protocol, lo, hi, reference, _ in flows.flows:
-        i += 1
+    for i, fid, (_, (src_kind, src_value), (dst_kind, dst_value), protocol, lo, hi, reference, _) in zip(
+        range(1, n + 1), ids, flows.flows, strict=True
+    ):
         if src_kind == "workload":
             src_cidr = cidrs[src_value]
         else:
@@ -116,7 +117,7 @@ def build_policy(
         append(
             new_rule(
                 FlowRule,
-                (flow_id_of(i), src_value, dst_value, src_cidr, dst_cidr, protocol, lo, hi, reference),
+                (fid, src_value, dst_value, src_cidr, dst_cidr, protocol, lo, hi, reference),
             )
         )
         if target is None:

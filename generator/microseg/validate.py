@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from microseg.allocate.core import layout_core
 from microseg.errors import Collector, ExhaustedError
 from microseg.model import FlowSet, Settings, Workload
@@ -58,8 +60,9 @@ def check_transport_lock(settings: Settings, lock: LockState, lock_file: str, pr
 
 
 def check_flows(flows: FlowSet, workloads: dict[str, Workload], problems: Collector) -> None:
-    # Unpacked in the loop header: named-tuple attributes cost a descriptor call each, 50k flows.
-    for line, (src_kind, src_value), dst, *_ in flows.flows:
+    # Unpacked in the loop header: named-tuple attributes cost a descriptor call each, 50k flows
+    # (and a starred target a list each).
+    for line, (src_kind, src_value), dst, _, _, _, _, _ in flows.flows:
         if src_kind != "workload":
             continue
         if dst[0] == "internet":
@@ -86,10 +89,12 @@ def check_supernet(
     workloads: dict[str, Workload],
     inv_file: str,
     problems: Collector,
+    inside: Collection[str] = (),
 ) -> None:
+    """``inside``: workloads known to lie inside the supernet (allocated from it in this run)."""
     lo, hi = span(*parse_network(settings.workload_supernet))
     for name, a in allocs.items():
-        if a.pinned:
+        if a.pinned or name in inside:
             continue
         s, e = cidr_span(a.cidr)
         if s < lo or e > hi:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from microseg.render.jsonfmt import Raw, Record, dumps
 from microseg.render.records import (
+    TEMPLATES,
     TFVARS_WORKLOAD_KEYS,
     keyed_json,
     report_workload_json,
@@ -126,3 +129,17 @@ def test_report_workload_template_is_byte_identical(
     }
     raw = Raw(report_workload_json(acct, azs, bw, cidr, cc, env, egress, gb, owner, pinned, qos))
     assert dumps({"workloads": {"w": raw}}) == dumps({"workloads": {"w": generic}})
+
+
+@PROFILE
+@given(st.one_of(st.none(), text), text, st.booleans(), number, number, number, number)
+def test_record_templates_are_byte_identical(acct, cidr, egress, qos, direct, shared, total) -> None:  # type: ignore[no-untyped-def]
+    # The network stack's workload records and report.json's chargeback rows (10k each at 10k
+    # workloads) take a template; a plain dict of the same keys takes the generic encoder.
+    for record in (
+        Record(account_id=acct, cidr=cidr, internet_egress=egress, qos_mbps_per_pod=qos),
+        Record(direct_usd=direct, shared_usd=shared, monthly_usd=total),
+    ):
+        assert tuple(record) in TEMPLATES
+        generic = json.dumps(dict(record), sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+        assert record.json() == generic

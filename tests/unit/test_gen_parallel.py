@@ -1,4 +1,4 @@
-"""Big plans write their files from three processes (pipeline.producer): the set is the very bytes
+"""Big plans write their files from two processes (pipeline.producer): the set is the very bytes
 one process writes, a child that fails is replaced by this process writing its part, and the fsyncs
 done on threads fail the run as a synchronous one would."""
 
@@ -24,27 +24,46 @@ def _written(out: Path, monkeypatch: pytest.MonkeyPatch, parallel_from: int) -> 
     return {str(p.relative_to(current)): p.read_bytes() for p in sorted(current.rglob("*")) if p.is_file()}
 
 
-def test_three_processes_write_the_same_bytes_as_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_processes_write_the_same_bytes_as_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     one = _written(tmp_path / "a" / "out", monkeypatch, 10**12)
-    three = _written(tmp_path / "b" / "out", monkeypatch, 0)
+    two = _written(tmp_path / "b" / "out", monkeypatch, 0)
     assert "stacks/network.auto.tfvars.json" in one and "microseg.auto.tfvars.json" in one
-    assert three == one
+    assert two == one
+
+
+def _only_here(write):  # type: ignore[no-untyped-def]
+    parent = os.getpid()
+
+    def wrapped(*args):  # type: ignore[no-untyped-def]
+        if os.getpid() != parent:
+            raise OSError("a child fails")
+        return write(*args)
+
+    return wrapped
 
 
 def test_failed_children_are_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     one = _written(tmp_path / "a" / "out", monkeypatch, 10**12)
-    parent = os.getpid()
+    # The child fails after it sent the flows' text: the main tfvars takes that text.
+    monkeypatch.setattr(pipeline, "_write_reports", _only_here(pipeline._write_reports))
+    assert _written(tmp_path / "b" / "out", monkeypatch, 0) == one
 
-    def only_here(write):  # type: ignore[no-untyped-def]
-        def wrapped(*args):  # type: ignore[no-untyped-def]
-            if os.getpid() != parent:
-                raise OSError("a child fails")
-            return write(*args)
 
-        return wrapped
+def test_a_child_that_sends_nothing_is_not_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The child fails before its first message: this process writes the ingress and flows itself.
+    one = _written(tmp_path / "a" / "out", monkeypatch, 10**12)
+    monkeypatch.setattr(pipeline._Handover, "send", _only_here(pipeline._Handover.send))
+    assert _written(tmp_path / "b" / "out", monkeypatch, 0) == one
 
-    monkeypatch.setattr(pipeline, "_write_reports", only_here(pipeline._write_reports))
-    monkeypatch.setattr(pipeline, "_write_tfvars", only_here(pipeline._write_tfvars))
+
+def test_a_child_that_fails_between_its_messages_is_not_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The ingress rules come from the child, the flows' lines (it failed to write them) from here.
+    one = _written(tmp_path / "a" / "out", monkeypatch, 10**12)
+    monkeypatch.setattr(pipeline, "tfvars_flows", _only_here(pipeline.tfvars_flows))
     assert _written(tmp_path / "b" / "out", monkeypatch, 0) == one
 
 
@@ -65,3 +84,15 @@ def test_a_failed_fsync_fails_the_run_and_publishes_nothing(
     with pytest.raises(OutputError, match="Input/output error"):
         pipeline.generate(out, inputs)
     assert not out.exists()
+
+
+def test_without_a_memory_file_one_process_writes_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one = _written(tmp_path / "a" / "out", monkeypatch, 10**12)
+
+    def no_memfd(name: str) -> int:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(os, "memfd_create", no_memfd)
+    assert _written(tmp_path / "b" / "out", monkeypatch, 0) == one

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from gen_helpers import inventory
+from gen_helpers import inventory, plan
+from microseg.model import Settings
 from microseg.parse.flows import parse_flows
 from microseg.validate import check_flows
 
@@ -27,3 +28,18 @@ def test_flows_to_internet_need_egress_and_same_vpc_flows_are_flagged() -> None:
     assert [str(p) for p in c.warnings] == [
         "flows.csv:4: destination: flow stays inside one VPC: only its security group applies"
     ]
+
+
+def test_only_kept_allocations_outside_a_moved_supernet_are_flagged() -> None:
+    # The lock's workloads keep their addresses when workload_supernet moves; new ones come from the
+    # new supernet (no warning), and neither check re-reads them (allocate's `pooled`).
+    first = plan(["app,10,24,,,true,,,,"])
+    moved = Settings(workload_supernet="10.128.0.0/10")
+    second = plan(["app,10,24,,,true,,,,", "web,10,24,,,true,,,,"], lock=first.lock(), settings=moved)
+    app = first.allocations["app"].cidr
+    assert second.allocations["app"].cidr == app
+    assert second.allocations["web"].cidr.startswith("10.128.")
+    assert [str(w) for w in second.warnings if "outside workload_supernet" in str(w)] == [
+        f"inv.csv:2: name: app keeps {app}, outside workload_supernet 10.128.0.0/10 (allocations never move)"
+    ]
+    assert second.outside == (app,)

@@ -30,6 +30,7 @@ class WorkloadAllocation:
     workloads: dict[str, VpcAlloc]  # every inventory workload
     tombstones: dict[str, VpcAlloc]
     released: tuple[str, ...]
+    pooled: frozenset[str] = frozenset()  # allocated from workload_supernet in this run: inside it
 
 
 def allocate_workloads(
@@ -92,6 +93,7 @@ def allocate_workloads(
     _check_room(fresh, held, pool_addr, pool_prefix, settings, inventory_file)
     pool = BlockPool(pool_addr, pool_prefix, [(s, e) for s, e, _, _ in held])
     exhausted: list[Problem] = []
+    pooled: set[str] = set()
     for w in sorted((w for w in fresh if w.cidr is None), key=lambda w: (w.vpc_prefix, w.name)):
         assert w.vpc_prefix is not None
         addr = pool.allocate(w.vpc_prefix)
@@ -107,6 +109,7 @@ def allocate_workloads(
             )
             continue
         result[w.name] = _fresh(w, addr, w.vpc_prefix, settings, pinned=False)
+        pooled.add(w.name)
     for w in fresh:
         if w.cidr is not None:
             addr, prefix = parse_network(w.cidr)
@@ -114,7 +117,7 @@ def allocate_workloads(
     if exhausted and not problems.errors:
         raise ExhaustedError(exhausted)
     problems.errors.extend(exhausted)
-    return WorkloadAllocation(result, tombs, tuple(sorted(released)))
+    return WorkloadAllocation(result, tombs, tuple(sorted(released)), frozenset(pooled))
 
 
 def _check_room(

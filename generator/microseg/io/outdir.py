@@ -10,7 +10,8 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -103,11 +104,64 @@ def generation_id(parts: Iterable[bytes]) -> str:
     return h.hexdigest()[:16]
 
 
-def write_file(into: Path, name: str, data: bytes) -> None:
+# Characters encoded and written at a time from a file's text pieces: small enough that the
+# buffers are reused from one chunk to the next, big enough that few write calls are made.
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Spliced:
+    """A piece of a file's text that is already UTF-8 in another file: ``size`` bytes of ``fd`` from
+    ``offset``, copied file to file by the kernel (no copy through this process's memory)."""
+
+    fd: int
+    offset: int
+    size: int
+
+
+Data = bytes | Sequence[str | Spliced]  # a file's bytes, or its text as pieces to join (UTF-8)
+
+
+def write_data(fh: BinaryIO, data: Data) -> None:
+    """``data`` into ``fh``: bytes as they are, text pieces encoded a chunk at a time."""
+    if isinstance(data, bytes):
+        fh.write(data)
+        return
+    buf: list[str] = []
+    size = 0
+    for part in data:
+        if type(part) is Spliced:
+            if buf:
+                fh.write("".join(buf).encode())
+                buf.clear()
+                size = 0
+            fh.flush()  # what the buffer holds goes first: sendfile writes at the file's offset
+            _splice(part, fh.fileno())
+            continue
+        buf.append(part)
+        size += len(part)
+        if size >= CHUNK:
+            fh.write("".join(buf).encode())
+            buf.clear()
+            size = 0
+    if buf:
+        fh.write("".join(buf).encode())
+
+
+def _splice(part: Spliced, out: int) -> None:
+    done = 0
+    while done < part.size:
+        sent = os.sendfile(out, part.fd, part.offset + done, part.size - done)
+        if sent == 0:
+            raise OSError(errno.EIO, "the text to copy ended early", "<handed-over text>")
+        done += sent
+
+
+def write_file(into: Path, name: str, data: Data) -> None:
     """One file of a generation, on disk before the generation is published."""
     _step(f"write:{name}")
     with open(into / name, "wb") as fh:
-        fh.write(data)
+        write_data(fh, data)
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -121,11 +175,11 @@ class Syncer:
         self._threads: list[threading.Thread] = []
         self._errors: list[OSError] = []
 
-    def write(self, into: Path, name: str, data: bytes) -> None:
+    def write(self, into: Path, name: str, data: Data) -> None:
         _step(f"write:{name}")
         fh = open(into / name, "wb")  # noqa: SIM115 - closed by the thread that syncs it
         try:
-            fh.write(data)
+            write_data(fh, data)
             fh.flush()
         except BaseException:
             fh.close()

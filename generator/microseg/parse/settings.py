@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import fields
 from pathlib import Path
@@ -446,6 +445,8 @@ def _check_keys(r: _Reader, node: dict[str, Any], prefix: str) -> None:
     for key, value in node.items():
         path = f"{prefix}.{key}" if prefix else key
         if key not in allowed:
+            import difflib  # only for a misspelt key: not on every run's path
+
             hint = difflib.get_close_matches(key, allowed, n=1)
             where = f"[{prefix}]" if prefix else "the top level"
             r.error(path, f"unknown key in {where}" + (f"; did you mean {hint[0]!r}?" if hint else ""))

@@ -112,13 +112,19 @@ def _encode(obj: Any, level: int, out: list[str]) -> None:
             out.append(f"{sep}{key}: {text}")
             sep = comma
         out.append("\n" + "  " * level + "}")
-    elif t is Lines:  # 50k flows: joined once here, and not pasted between brackets again
+    elif t is Lines:  # 50k flows: joined here a slice at a time, not pasted between brackets again
         if not obj:
             out.append("[]")
             return
         pad = "\n" + "  " * (level + 1)
+        sep = "," + pad
         out.append("[" + pad)
-        out.append(("," + pad).join(obj))
+        # Slices, not one piece: a piece of 12 MB would be a fresh allocation that the writer
+        # (dump_parts' callers write in chunks) then copies whole.
+        for i in range(0, len(obj), _LINES_SLICE):
+            if i:
+                out.append(sep)
+            out.append(sep.join(obj[i : i + _LINES_SLICE]))
         out.append("\n" + "  " * level + "]")
     elif t is list:
         if not obj:
@@ -140,8 +146,26 @@ def _encode(obj: Any, level: int, out: list[str]) -> None:
         out.append(_compact(obj))
 
 
-def dumps(obj: Any) -> str:
+_LINES_SLICE = 2048  # lines of a Lines value joined into one piece (~0.5 MB of flows)
+
+
+def dump_parts(obj: Any) -> list[str]:
+    """``dumps(obj)`` as the pieces it joins: a writer encodes and writes them a chunk at a time
+    (microseg.io.outdir), never holding the whole file (tens of MB at 10k workloads) as one str and
+    again as bytes: fresh memory of that size costs more in page faults than the copy itself."""
     out: list[str] = []
     _encode(obj, 0, out)
     out.append("\n")
-    return "".join(out)
+    return out
+
+
+def encoded_at(obj: Any, level: int) -> list[str]:
+    """``obj`` as dumps writes it at nesting ``level``, in pieces (joined, a Raw of it takes its
+    place there)."""
+    out: list[str] = []
+    _encode(obj, level, out)
+    return out
+
+
+def dumps(obj: Any) -> str:
+    return "".join(dump_parts(obj))

@@ -10,13 +10,15 @@ from microseg.render.records import vpc_json
 from microseg.state import LOCK_VERSION, LockState, PodAlloc, VpcAlloc
 
 
-def render_lock(lock: LockState) -> dict[str, Any]:
+def render_lock(lock: LockState, subnets: dict[str, str] | None = None) -> dict[str, Any]:
+    """``subnets``: workload -> its subnets' JSON text, if the caller has it (render.shared)."""
+    texts = subnets or {}
     return {
         "version": LOCK_VERSION,
         "generation": PLACEHOLDER,
         "core_cidr": lock.core_cidr,
         "asn": dict(lock.asn),
-        "workloads": {n: _vpc(a) for n, a in lock.workloads.items()},
+        "workloads": {n: _vpc(a, texts.get(n)) for n, a in lock.workloads.items()},
         "tombstones": {n: _vpc(a) for n, a in lock.tombstones.items()},
         "connect_cidr_block": lock.connect_cidr_block,
         "pods": {p.name: pod_record(p) for p in lock.pods.values()},
@@ -41,5 +43,5 @@ def pod_record(p: PodAlloc) -> Record:
     )
 
 
-def _vpc(a: VpcAlloc) -> Raw:
-    return Raw(vpc_json(a.cidr, a.pinned, a.subnet_prefix, a.subnets))
+def _vpc(a: VpcAlloc, subnets_text: str | None = None) -> Raw:
+    return Raw(vpc_json(a.cidr, a.pinned, a.subnet_prefix, a.subnets, subnets_text))

@@ -48,10 +48,29 @@ def _ingress_rule(r: dict[str, Any]) -> str:
     return ingress_rule(r["protocol"], r["from_port"], r["to_port"], r["cidr"], r["description"])
 
 
+def _network_workload(r: dict[str, Any]) -> str:
+    """The network stack's record of a workload (10k at 10k workloads)."""
+    return (
+        f'{{"account_id": {json_scalar(r["account_id"])}, "cidr": {json_scalar(r["cidr"])}, '
+        f'"internet_egress": {json_scalar(r["internet_egress"])}, '
+        f'"qos_mbps_per_pod": {json_scalar(r["qos_mbps_per_pod"])}}}'
+    )
+
+
+def _chargeback(r: dict[str, Any]) -> str:
+    """A workload's chargeback in report.json (10k at 10k workloads)."""
+    return (
+        f'{{"direct_usd": {json_scalar(r["direct_usd"])}, "monthly_usd": {json_scalar(r["monthly_usd"])}, '
+        f'"shared_usd": {json_scalar(r["shared_usd"])}}}'
+    )
+
+
 # Keyed by the record's keys in the order the renderers build them.
 TEMPLATES: dict[tuple[str, ...], Template] = {
     ("workload", "attachment"): _subnet_pair,
     ("protocol", "from_port", "to_port", "cidr", "description"): _ingress_rule,
+    ("account_id", "cidr", "internet_egress", "qos_mbps_per_pod"): _network_workload,
+    ("direct_usd", "shared_usd", "monthly_usd"): _chargeback,
 }
 
 
@@ -81,8 +100,9 @@ def json_scalar(value: object) -> str:
     raise TypeError(f"unexpected {t.__name__}")
 
 
-def _subnets_json(subnets: dict[str, tuple[str, str]]) -> str:
-    """A VPC's subnets table as written one level below a workload's keys."""
+def subnets_json(subnets: dict[str, tuple[str, str]]) -> str:
+    """A VPC's subnets table as written one level below a workload's keys (the lock's workloads and
+    the tfvars' are at the same level: one text for both)."""
     if not subnets:
         return "{}"
     rows = [
@@ -92,12 +112,19 @@ def _subnets_json(subnets: dict[str, tuple[str, str]]) -> str:
     return "{" + _PAD + ("," + _PAD).join(rows) + _END + "}"
 
 
-def vpc_json(cidr: str, pinned: bool, subnet_prefix: int, subnets: dict[str, tuple[str, str]]) -> str:
-    """One lock entry (workloads.<name> or tombstones.<name>) as the indenting encoder writes it."""
+def vpc_json(
+    cidr: str,
+    pinned: bool,
+    subnet_prefix: int,
+    subnets: dict[str, tuple[str, str]],
+    subnets_text: str | None = None,
+) -> str:
+    """One lock entry (workloads.<name> or tombstones.<name>) as the indenting encoder writes it.
+    ``subnets_text``: subnets_json(subnets), if the caller has it already."""
     return (
         f'{{\n      "cidr": {_s(cidr)},\n      "pinned": {"true" if pinned else "false"},'
         f'\n      "subnet_prefix": {json_int(subnet_prefix)},'
-        f'\n      "subnets": {_subnets_json(subnets)}\n    }}'
+        f'\n      "subnets": {subnets_json(subnets) if subnets_text is None else subnets_text}\n    }}'
     )
 
 
@@ -119,9 +146,13 @@ def workload_fields(
     owner: str,
     qos: float,
     subnets: dict[str, tuple[str, str]],
+    subnets_text: str | None = None,
+    ingress_text: str | None = None,
 ) -> dict[str, str]:
     """A workload's values, each written as JSON for its key at workloads.<name>.<key>: the main
-    tfvars, the stacks' tfvars and their one-line records pick from the same text (written once)."""
+    tfvars, the stacks' tfvars and their one-line records pick from the same text (written once).
+    ``subnets_text``, ``ingress_text``: subnets_json(subnets) and rules_json(ingress_rules), if the
+    caller has them already."""
     return {
         "account_id": json_scalar(account_id),
         "azs": f"[{', '.join(map(_s, azs))}]" if azs else "[]",
@@ -130,18 +161,29 @@ def workload_fields(
         "cost_center": _s(cost_center),
         "egress_rules": rules_json(egress_rules),
         "environment": _s(environment),
-        "ingress_rules": rules_json(ingress_rules),
+        "ingress_rules": rules_json(ingress_rules) if ingress_text is None else ingress_text,
         "internet_egress": "true" if internet_egress else "false",
         "owner": _s(owner),
         "qos_mbps_per_pod": json_scalar(qos),
-        "subnets": _subnets_json(subnets),
+        "subnets": subnets_json(subnets) if subnets_text is None else subnets_text,
     }
 
 
 def keyed_json(fields: dict[str, str], keys: tuple[str, ...]) -> str:
     """The record of ``keys`` (sorted) at workloads.<name>, as the indenting encoder writes it (keys
-    sorted, records one per line): 10k of them are most of the tfvars, and a template is ~3x faster."""
-    return "{\n      " + _KEY.join([f'"{k}": {fields[k]}' for k in keys]) + "\n    }"
+    sorted, records one per line): 10k of them are most of the tfvars, and a template is ~3x faster.
+    Each value is copied once, by the join (a piece per key would copy the rules' text twice)."""
+    heads = _HEADS.get(keys)
+    if heads is None:
+        heads = _HEADS[keys] = tuple((_KEY if i else "{\n      ") + f'"{k}": ' for i, k in enumerate(keys))
+    parts = [_END_RECORD] * (2 * len(keys) + 1)
+    parts[0:-1:2] = heads
+    parts[1::2] = map(fields.__getitem__, keys)
+    return "".join(parts)
+
+
+_HEADS: dict[tuple[str, ...], tuple[str, ...]] = {}  # keys -> what precedes each key's value
+_END_RECORD = "\n    }"
 
 
 TFVARS_WORKLOAD_KEYS = (
@@ -173,23 +215,14 @@ def report_workload_json(
     pinned: bool,
     qos: float,
 ) -> str:
-    """One report.json workload (workloads.<name>) as the indenting encoder writes it."""
+    """One report.json workload (workloads.<name>) as the indenting encoder writes it (one f-string:
+    10k of them at 10k workloads)."""
     return (
-        "{\n      "
-        + _KEY.join(
-            (
-                f'"account_id": {json_scalar(account_id)}',
-                f'"azs": {json_int(azs)}',
-                f'"bandwidth_mbps": {json_scalar(bandwidth)}',
-                f'"cidr": {_s(cidr)}',
-                f'"cost_center": {_s(cost_center)}',
-                f'"environment": {_s(environment)}',
-                f'"internet_egress": {"true" if internet_egress else "false"}',
-                f'"monthly_gb": {json_scalar(monthly_gb)}',
-                f'"owner": {_s(owner)}',
-                f'"pinned": {"true" if pinned else "false"}',
-                f'"qos_mbps_per_pod": {json_scalar(qos)}',
-            )
-        )
-        + "\n    }"
+        f'{{\n      "account_id": {json_scalar(account_id)},\n      "azs": {json_int(azs)},'
+        f'\n      "bandwidth_mbps": {json_scalar(bandwidth)},\n      "cidr": {_s(cidr)},'
+        f'\n      "cost_center": {_s(cost_center)},\n      "environment": {_s(environment)},'
+        f'\n      "internet_egress": {"true" if internet_egress else "false"},'
+        f'\n      "monthly_gb": {json_scalar(monthly_gb)},\n      "owner": {_s(owner)},'
+        f'\n      "pinned": {"true" if pinned else "false"},'
+        f'\n      "qos_mbps_per_pod": {json_scalar(qos)}\n    }}'
     )

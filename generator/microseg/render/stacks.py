@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from microseg.plan import Plan, outside_supernet
+from microseg.plan import Plan
 from microseg.render.flowlines import tfvars_flows
 from microseg.render.jsonfmt import Lines, Raw, Record
 from microseg.render.records import TFVARS_WORKLOAD_KEYS, keyed_json
@@ -44,7 +44,7 @@ STACK_WORKLOAD_KEYS = tuple(
 )
 
 
-def render_network(plan: Plan, flows: Lines | None = None) -> dict[str, Any]:
+def render_network(plan: Plan, flows: Lines | Raw | None = None) -> dict[str, Any]:
     """stacks/network: the TGW, core VPC, pods, health, management, observability, RAM share.
     ``flows``: the flows' lines, when this run already wrote them for the main tfvars."""
     s = plan.settings
@@ -53,7 +53,7 @@ def render_network(plan: Plan, flows: Lines | None = None) -> dict[str, Any]:
         "azs": list(s.azs),
         "asn": dict(plan.asn),
         "workload_supernet": s.workload_supernet,
-        "outside_supernet_cidrs": outside_supernet(plan.settings, plan.allocations),
+        "outside_supernet_cidrs": list(plan.outside),
         "core": {"cidr": plan.core.cidr, "subnets": {az: Record(v) for az, v in plan.core.subnets.items()}},
         "transport": transport_json(s),
         "pods": {p.name: pod_json(plan, p) for p in plan.pods.values()},

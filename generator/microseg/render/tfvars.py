@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from microseg.model import Settings
-from microseg.plan import Plan, outside_supernet
+from microseg.plan import Plan
 from microseg.render.jsonfmt import Raw, Record
 from microseg.render.lockfile import pod_record
 from microseg.render.records import TFVARS_WORKLOAD_KEYS, keyed_json
@@ -25,7 +25,7 @@ def render_tfvars(plan: Plan, shared: Shared | None = None) -> dict[str, Any]:
         "tags": dict(s.tags),
         "asn": dict(plan.asn),
         "workload_supernet": s.workload_supernet,
-        "outside_supernet_cidrs": outside_supernet(s, plan.allocations),
+        "outside_supernet_cidrs": list(plan.outside),
         "required_pods": plan.fleet.required,
         "core": {"cidr": plan.core.cidr, "subnets": {az: Record(v) for az, v in plan.core.subnets.items()}},
         "transport": transport_json(s),
