@@ -12,6 +12,9 @@ def _interrupted(e: BaseException | None) -> bool:
 
 
 try:
+    from microseg.interrupts import note_unraisable_interrupts
+
+    note_unraisable_interrupts()
     from microseg.cli import main
 except BaseException as e:  # interrupted while starting: nothing was read or written
     # Python 3.11 wraps an interrupt that lands in a class's __set_name__ in a RuntimeError.

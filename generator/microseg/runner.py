@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from microseg import interrupts
 from microseg.errors import BusyError, InputError, OutputError
 
 if TYPE_CHECKING:
@@ -233,6 +234,7 @@ def parse_generate(argv: list[str]) -> dict[str, Any] | None:
 
 def main(argv: list[str] | None = None) -> None:
     """The `microseg` command: a plain `generate` directly, everything else through typer."""
+    interrupts.note_unraisable_interrupts()
     parsed = parse_generate(sys.argv[1:] if argv is None else argv)
     if parsed is None:
         from microseg.app import app
@@ -244,6 +246,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = generate(**parsed, console=make_console, keep=kept)
     except KeyboardInterrupt:  # outside the guard: before reading or after the switch
+        code = 130
+    if interrupts.swallowed and code != 130:  # pressed where Python could not raise it (interrupts.py)
+        echo_err("interrupted: the output directory holds the previous set or the new one, whole")
         code = 130
     # Leave without freeing the plan's million objects one by one (~50 ms at 10k workloads):
     # the output is written and the guard released, only stdout and stderr may hold buffered text.
