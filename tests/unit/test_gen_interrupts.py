@@ -13,7 +13,9 @@ from microseg import interrupts
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_an_unraisable_interrupt_is_noted_and_not_printed(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def _unraisable_from(monkeypatch, callback) -> None:  # type: ignore[no-untyped-def]
+    """With the CLI's hook installed, an object dies whose weakref callback raises: Python hands
+    that exception to sys.unraisablehook (as importlib's module-lock callback does)."""
     monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)
     monkeypatch.setattr(interrupts, "swallowed", False)
     interrupts.note_unraisable_interrupts()
@@ -21,31 +23,27 @@ def test_an_unraisable_interrupt_is_noted_and_not_printed(capsys, monkeypatch) -
     class Obj:
         pass
 
-    def interrupted(_: object) -> None:
-        raise KeyboardInterrupt  # as importlib's module-lock callback does when Ctrl-C lands there
-
     obj = Obj()
-    ref = weakref.ref(obj, interrupted)
+    ref = weakref.ref(obj, callback)
     del obj
-    assert ref() is None and interrupts.swallowed
+    assert ref() is None
+
+
+def test_an_unraisable_interrupt_is_noted_and_not_printed(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def interrupted(_: object) -> None:
+        raise KeyboardInterrupt  # Ctrl-C landing inside the callback
+
+    _unraisable_from(monkeypatch, interrupted)
+    assert interrupts.swallowed
     assert "Traceback" not in capsys.readouterr().err
 
 
 def test_other_unraisable_exceptions_still_reach_the_default_hook(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)
-    monkeypatch.setattr(interrupts, "swallowed", False)
-    interrupts.note_unraisable_interrupts()
-
-    class Obj:
-        pass
-
     def broken(_: object) -> None:
         raise ValueError("a real bug")
 
-    obj = Obj()
-    ref = weakref.ref(obj, broken)
-    del obj
-    assert ref() is None and not interrupts.swallowed
+    _unraisable_from(monkeypatch, broken)
+    assert not interrupts.swallowed
     assert "ValueError: a real bug" in capsys.readouterr().err
 
 
