@@ -154,6 +154,11 @@ def names(spec: dict[str, Any], key: str) -> dict[str, str]:
     return {"vpn": f"p{i}v", "fw": f"p{i}f", "fn": f"p{i}n", "br": f"p{i}br"}
 
 
+def pod_hops(pod: dict[str, Any]) -> set[str]:
+    """The pod's BGP addresses on its tunnels: the TGW's next hops through it."""
+    return {host(t["inside_cidr"], 2) for t in pod["tunnels"]}
+
+
 def if_id(pod: dict[str, Any], tunnel: int) -> int:
     """The AWS side's XFRM if_id of a tunnel: unique across pods (the vpn side uses 1 and 2)."""
     return 10 * int(pod["index"]) + tunnel
@@ -841,23 +846,16 @@ def down() -> None:
 # --- queries the tests use ---------------------------------------------------------------------------------
 def status(spec: dict[str, Any]) -> dict[str, Any]:
     """IKE/CHILD SAs per tunnel on the AWS side, BGP sessions, the TGW's ECMP next hops."""
-    sas = sh("swanctl", "--list-sas", ns=TGW, check=False)
-    established = sorted(set(re.findall(r"^(pod-\d+-t\d): #\d+, ESTABLISHED", sas, re.M)))
-    installed = sorted(set(re.findall(r"^\s+(pod-\d+-t\d): #\d+, reqid \d+, INSTALLED", sas, re.M)))
+    sas = negotiated()
     bgp = json.loads(sh("vtysh", "-N", TGW, "-c", "show bgp summary json", ns=TGW) or "{}")
     peers = bgp.get("ipv4Unicast", {}).get("peers", {})
-    routes = json.loads(sh("ip", "-j", "route", "show", "0.0.0.0/0", ns=TGW) or "[]")
-    hops = sorted({nh["gateway"] for r in routes for nh in r.get("nexthops", [r]) if "gateway" in nh})
+    hops = tgw_next_hops()
     return {
-        "ike": established,
-        "child": installed,
+        "ike": sorted(sas),
+        "child": sorted(k for k, s in sas.items() if s["child"]),
         "bgp": {p: v.get("state") for p, v in peers.items()},
-        "ecmp": hops,
-        "pods_in_ecmp": sorted(
-            k
-            for k, p in spec["pods"].items()
-            if {host(t["inside_cidr"], 2) for t in p["tunnels"]} <= set(hops)
-        ),
+        "ecmp": sorted(hops),
+        "pods_in_ecmp": sorted(k for k, p in spec["pods"].items() if pod_hops(p) <= hops),
     }
 
 
@@ -961,8 +959,7 @@ def _fault(
 ) -> dict[str, float]:
     """Runs a fault (or its repair) in one of a pod's namespaces and times how long until the TGW's
     ECMP set has lost (or regained) that pod's tunnels: measured here, next to the TGW, every 0.1 s."""
-    pod = spec["pods"][key]
-    hops = {host(t["inside_cidr"], 2) for t in pod["tunnels"]}
+    hops = pod_hops(spec["pods"][key])
     t0 = time.monotonic()
     sh(*argv, ns=ns)
     took = wait_for(
@@ -1001,7 +998,7 @@ def fw_forwarding(spec: dict[str, Any], key: str, on: bool, timeout: float) -> d
     wall = time.time()
     out = _fault(spec, key, on, timeout, "sysctl", "-q", "-w", f"net.ipv4.ip_forward={int(on)}", ns=ns)
     if on:
-        hops = {host(t["inside_cidr"], 2) for t in spec["pods"][key]["tunnels"]}
+        hops = pod_hops(spec["pods"][key])
         t0 = out["since"]
         wait_for(
             f"{key} back in ECMP with a healthy record checked after the repair",
