@@ -25,10 +25,14 @@ from tfharness import REAL_AWS, REGION, REPO, Sandbox, TfRoot, free_port, moto_e
 class MotoServer:
     endpoint: str
     proc: subprocess.Popen[bytes]
+    # How many times the account was wiped: a fixture that shares what it applied across modules
+    # (tests/vmlab/conftest.py) knows whether it is still there.
+    resets: int = 0
 
     def reset(self) -> None:
         req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         urllib.request.urlopen(req, timeout=30).read()
+        self.resets += 1
 
 
 @pytest.fixture(scope="session")
@@ -101,14 +105,25 @@ LONGEST_FIRST = (
 )
 
 
+# The VM lab's modules share what they can (tests/vmlab/conftest.py): the two that boot examples/pod's
+# instances use one apply (the peer fabric resets moto after them), and the last two one VM.
+VMLAB_ORDER = (
+    "tests/vmlab/test_audit_trail.py",
+    "tests/vmlab/test_pod_boot.py",
+    "tests/vmlab/test_connect.py",
+    "tests/vmlab/test_peer.py",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Tier order: fast unit tests first, then static, plan, apply, lab (fail fast on cheap tiers),
     # except the longest files, which go first (sort is stable: a file keeps its own order).
     order = {"static": 1, "plan": 2, "apply": 3, "lab": 4, "vmlab": 5}
 
-    def key(it: pytest.Item) -> tuple[int, int]:
+    def key(it: pytest.Item) -> tuple[int, int, int]:
         path = it.nodeid.split("::", 1)[0]
         first = LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
-        return first, max((order.get(m.name, 0) for m in it.iter_markers()), default=0)
+        tier = max((order.get(m.name, 0) for m in it.iter_markers()), default=0)
+        return first, tier, VMLAB_ORDER.index(path) if path in VMLAB_ORDER else 0
 
     items.sort(key=key)

@@ -246,6 +246,50 @@ def test_either_judge_withdraws_and_both_are_needed_to_rejoin(
     assert agent.step() is True and frr.advertised  # both healthy again
 
 
+class CountingSource(ha.FileSource):
+    """A file source that counts its reads (the SSM API is shared by every pod)."""
+
+    reads = 0
+
+    def read(self) -> str:
+        type(self).reads += 1
+        return super().read()
+
+
+def test_after_a_local_withdrawal_the_pod_rejoins_only_on_a_record_read_since(tmp_path: Path) -> None:
+    """A fw fault the local check withdrew for and a full check also saw: on repair the pod stays out
+    until the record says healthy again, instead of rejoining and leaving again on the record's
+    verdict (its flows moved twice). One extra read per withdrawal, not one per local check."""
+    state, frr, fw = tmp_path / "h", FakeFrr(advertised=True), {"ping": "ok"}
+    state.write_text('{"status": "healthy"}')
+    check = ha.LocalCheck("10.0.8.4", None, (), 1.0, lambda d, s, t: fw["ping"])
+    source, now = CountingSource(state), [0.0]
+    agent = ha.Agent(
+        source,
+        ha.Gate(rise=2, fall=2, advertise=True),
+        ha.Bgp(65001, run=frr),
+        local=check,
+        local_gate=ha.Gate(rise=2, fall=2, advertise=True),
+        monotonic=lambda: now[0],
+    )
+    assert agent.step() is None and frr.advertised
+    fw["ping"] = "timeout"
+    for _ in range(2):
+        now[0] += 2
+        agent.step(record=False)
+    assert not frr.advertised
+    state.write_text('{"status": "unhealthy", "reason": "fw does not forward"}')  # a full check ran
+    fw["ping"] = "ok"
+    reads = CountingSource.reads
+    for _ in range(5):  # repaired: the local check passes again and again
+        now[0] += 2
+        assert agent.step(record=False) is None and not frr.advertised
+    assert CountingSource.reads == reads + 1
+    state.write_text('{"status": "healthy"}')  # the next full check, after the repair
+    now[0] += 2
+    assert agent.step() is True and frr.advertised
+
+
 def test_a_record_fault_withdraws_while_the_local_check_passes(tmp_path: Path) -> None:
     frr = FakeFrr(advertised=True)
     check = ha.LocalCheck("10.0.8.4", None, (), 1.0, lambda d, s, t: "ok")

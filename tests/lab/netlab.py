@@ -836,6 +836,8 @@ def main(argv: list[str]) -> int:
     parts are; `down` stops and removes it."""
     if argv[0] == "down":
         cleanup_stale()
+        # The lab set it for its fw namespaces' drop logs; the guest goes on with other work.
+        Path("/proc/sys/net/netfilter/nf_log_all_netns").write_text("0\n")
         return 0
     job = json.loads(Path(argv[1]).read_text())
     work = Path(tempfile.mkdtemp(prefix="microseg-lab-"))

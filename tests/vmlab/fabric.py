@@ -335,16 +335,20 @@ def aws_side_frr(spec: dict[str, Any]) -> str:
 
 
 def read_psks(spec: dict[str, Any]) -> dict[str, str]:
-    """The tunnel PSKs from the SSM parameters the module wrote (moto, through the endpoint stand-in)."""
+    """The tunnel PSKs from the SSM parameters the module wrote (moto, through the endpoint stand-in).
+    Read once per fabric (`up` clears RUN), then kept there (root only): they do not change meanwhile, and
+    boto3's import alone takes seconds under TCG."""
+    names = [t["psk_parameter"] for pod in spec["pods"].values() for t in pod["tunnels"]]
+    cache = RUN / "psks.json"
+    if cache.exists() and sorted(kept := json.loads(cache.read_text())) == sorted(names):
+        return dict(kept)
     import boto3
 
     ssm = boto3.client("ssm", region_name=spec["region"])
-    out = {}
-    for pod in spec["pods"].values():
-        for t in pod["tunnels"]:
-            out[t["psk_parameter"]] = ssm.get_parameter(Name=t["psk_parameter"], WithDecryption=True)[
-                "Parameter"
-            ]["Value"]
+    out = {n: ssm.get_parameter(Name=n, WithDecryption=True)["Parameter"]["Value"] for n in names}
+    RUN.mkdir(parents=True, exist_ok=True)
+    cache.touch(mode=0o600)
+    cache.write_text(json.dumps(out))
     return out
 
 

@@ -22,13 +22,11 @@ from typing import Any
 import boto3
 import endpoints
 import pytest
-from tfharness import free_port, moto_env
+from tfharness import free_port
 from vm import VM, Image, Nic, accel, primary_network_config, seed_iso
 
 pytestmark = pytest.mark.vmlab
-EXAMPLE = "examples/pod"
 POD = 'module.pod["pod-01"]'
-AMI = "ami-04681a1dbd79675a5"  # moto has no Debian AMI parameter (see test_pod_boot.py)
 AWS_API = "10.0.2.100"
 FW_ENIS = ["fw-management", "fw-bridge", "fw-internal", "fw-public"]
 STREAM = "fw/audit"
@@ -76,23 +74,16 @@ FLOOD = (
 
 
 @pytest.fixture(scope="module")
-def applied(moto_server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """examples/pod applied on moto: the fw's user_data, ENI MACs and the module's template data."""
-    from tfharness import REPO, TfRoot
-
-    moto_server.reset()
-    env = moto_env(moto_server.endpoint)
-    tf = TfRoot(REPO / EXAMPLE, tmp_path_factory.mktemp("vmlab-audit"), env)
-    tf.apply({"ami_id": AMI})
-    res = tf.resources()
-    data = tf.output()["template_data"]["pod-01"]
+def applied(pod_example) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """examples/pod applied on moto (tests/vmlab/conftest.py): the fw's user_data, ENI MACs and the
+    module's template data."""
+    applied = pod_example()
+    res = applied["resources"]
     return {
+        **applied,
         "user_data": base64.b64decode(res[f'{POD}.aws_instance.this["fw"]']["user_data_base64"]),
         "macs": [res[f'{POD}.aws_network_interface.this["{k}"]']["mac_address"] for k in FW_ENIS],
-        "data": data,
-        "port": int(moto_server.endpoint.rsplit(":", 1)[1]),
-        "endpoint": moto_server.endpoint,
-        "region": env["AWS_REGION"],
+        "data": applied["output"]["template_data"]["pod-01"],
     }
 
 

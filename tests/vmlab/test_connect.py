@@ -1,8 +1,9 @@
 """VM lab: the Connect transport, BGP over GRE with ECMP across three pods.
 
-GRE needs a kernel this machine's containers lack, so one VM on the stock Debian 12 kernel (the pod
-image) runs the netns lab (tests/lab/netlab.py, the same code as the vpn transport's lab and
-benchmarks/bench_lab.py) on the lab fleet generated with `[pods] transport = "connect"`:
+GRE needs a kernel this machine's containers lack, so the lab VM on the stock Debian 12 kernel (the
+pod image; shared with the peer fabric, tests/vmlab/conftest.py) runs the netns lab
+(tests/lab/netlab.py, the same code as the vpn transport's lab and benchmarks/bench_lab.py)
+on the lab fleet generated with `[pods] transport = "connect"`:
 
 - each pod's vpn runs its rendered `microseg-net`, `microseg-tunnels` (one GRE tunnel per Connect
   peer from its `connect_address` on the core's internal subnet), `microseg-qos`, `frr.conf` and the
@@ -27,16 +28,16 @@ import re
 import shlex
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from appliance import podconfig
-from vm import REPO, VM, Image, accel, seed_iso
+from peer import GUEST_REPO, GUEST_RUN
+from vm import VM
 
 pytestmark = pytest.mark.vmlab
 PEERS = 2  # Connect peers per pod: the generator's default
-GUEST_REPO, GUEST_RUN = "/mnt/repo", "/mnt/run"
+JOB = "connect-job.json"
 
 
 def _host(cidr: str, n: int) -> str:
@@ -44,41 +45,26 @@ def _host(cidr: str, n: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def fleet(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The lab fleet's tfvars on the connect transport and the job for the guest's lab: every pod's
-    rendered files, every health record unhealthy at the start."""
+def fleet() -> dict[str, Any]:
+    """The lab fleet's tfvars on the connect transport and the job for the guest's netns lab: every
+    pod's rendered files, every health record unhealthy at the start."""
     tfvars = podconfig.load_tfvars(transport="connect")
     transport = podconfig.transport(tfvars)
     assert (transport["type"], transport["connect_peers"]) == ("connect", PEERS), transport
     assert len(tfvars["pods"]) >= 3, "the proof needs at least three pods"
-    run = tmp_path_factory.mktemp("vmlab-connect-run")
     job = {"tfvars": tfvars, "rendered": podconfig.render(tfvars), "healthy": False}
-    (run / "job.json").write_text(json.dumps(job))
-    return {"tfvars": tfvars, "run": run}
+    return {"tfvars": tfvars, "job": job}
 
 
 @pytest.fixture(scope="module")
-def vm(tmp_path_factory: pytest.TempPathFactory, fleet: dict[str, Any]) -> Iterator[VM]:
-    image = Image.current()
-    work = tmp_path_factory.mktemp("vmlab-connect")
-    seed = seed_iso(work / "seed.iso", "i-lab-connect", b"#cloud-config\n{}\n")
-    machine = VM(
-        "connect",
-        image,
-        work,
-        accel=accel(image, work),
-        memory_mb=1536,
-        cpus=2,
-        seed=seed,
-        shares=[(REPO, "repo"), (Path(fleet["run"]), "run")],
-    )
+def vm(lab_vm, fleet: dict[str, Any]) -> Iterator[VM]:  # type: ignore[no-untyped-def]
+    """The lab VM (tests/vmlab/conftest.py) with the job in its share; the netns lab is taken down
+    after the module (the peer fabric runs in the same VM next)."""
+    (lab_vm.workdir / "share" / JOB).write_text(json.dumps(fleet["job"]))
     try:
-        machine.start()
-        machine.wait_agent(timeout=900)
-        machine.mount_shares()
-        yield machine
+        yield lab_vm.vm
     finally:
-        machine.stop()
+        lab_vm.vm.sh(f"python3 {GUEST_REPO}/tests/lab/netlab.py down", timeout=300, check=False)
 
 
 def _vtysh(ns: str, *cmds: str) -> str:
@@ -116,7 +102,7 @@ def _set_health(vm: VM, path: str, healthy: bool) -> None:
 
 def test_connect_bgp_over_gre_with_ecmp_across_pods(vm: VM, fleet: dict[str, Any]) -> None:
     tfvars = fleet["tfvars"]
-    up = vm.sh(f"python3 {GUEST_REPO}/tests/lab/netlab.py up {GUEST_RUN}/job.json", timeout=900)
+    up = vm.sh(f"python3 {GUEST_REPO}/tests/lab/netlab.py up {GUEST_RUN}/{JOB}", timeout=900)
     where = json.loads(up.stdout.strip().splitlines()[-1])
     pods = sorted(tfvars["pods"])
     ns = {pod: where["pods"][pod]["vpn"] for pod in pods}

@@ -34,7 +34,10 @@ HEALTH_CHECK_INTERVAL = 20  # seconds (the module's schedule: 60; see the docstr
 
 @pytest.fixture(scope="module")
 def fabric(
-    moto_server, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+    moto_server,
+    lab_vm: peer.FabricVM,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[dict[str, Any]]:
     moto_server.reset()
     region = "us-east-1"
@@ -47,17 +50,13 @@ def fabric(
     )
     spec = {**peer.spec_from_state(tf, region), "health_check_interval": HEALTH_CHECK_INTERVAL}
     times: dict[str, float] = {"apply_s": time.monotonic() - start}
-    fvm = peer.FabricVM(
-        tmp_path_factory.mktemp("vmlab-peer"), region, int(moto_server.endpoint.rsplit(":", 1)[1])
-    )
+    # The lab VM (tests/vmlab/conftest.py) stops at the session's end, right after this module.
     try:
-        fvm.start()
-        times.update(**fvm.times, **fvm.up(spec))
-        times.update(fvm.fabric("converge", f"{peer.GUEST_RUN}/spec.json", "900", timeout=1000))
+        times.update(**lab_vm.times, **lab_vm.up(spec))
+        times.update(lab_vm.fabric("converge", f"{peer.GUEST_RUN}/spec.json", "900", timeout=1000))
         times["setup_s"] = time.monotonic() - start
-        yield {"vm": fvm, "spec": spec, "times": times}
+        yield {"vm": lab_vm, "spec": spec, "times": times}
     finally:
-        fvm.stop()
         # What the module's time goes to (seconds; converge's figures count from the pods' start).
         # Past the output capture (a fixture's teardown is captured like a test's).
         capture = request.config.pluginmanager.get_plugin("capturemanager")

@@ -20,19 +20,16 @@ import gzip
 import json
 import subprocess
 import time
-from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import endpoints
 import pytest
-from tfharness import free_port, moto_env
+from tfharness import free_port
 from vm import VM, Image, Nic, accel, primary_network_config, seed_iso
 
 pytestmark = pytest.mark.vmlab
-EXAMPLE = "examples/pod"
 POD = 'module.pod["pod-01"]'
-# Emulator difference: moto has no Debian AMI parameter (see tests/modules/test_pod.py).
-AMI = "ami-04681a1dbd79675a5"
 # What each instance's ENIs are called in the module, by device index; the one marked late is
 # hot-plugged after boot.
 ENIS = {"vpn": ["vpn-public", "vpn-bridge"], "fw": ["fw-management", "fw-bridge", "fw-internal", "fw-public"]}
@@ -42,15 +39,10 @@ AWS_API = "10.0.2.100"
 
 
 @pytest.fixture(scope="module")
-def pod(moto_server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """examples/pod applied on moto: each role's user_data and ENI MACs, from the state."""
-    from tfharness import REPO, TfRoot
-
-    moto_server.reset()
-    env = moto_env(moto_server.endpoint)
-    tf = TfRoot(REPO / EXAMPLE, tmp_path_factory.mktemp("vmlab-pod"), env)
-    tf.apply({"ami_id": AMI})
-    res = tf.resources()
+def pod(pod_example) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """examples/pod applied on moto (tests/vmlab/conftest.py): each role's user_data and ENI MACs."""
+    applied = pod_example()
+    res = applied["resources"]
     roles = {}
     for role, enis in ENIS.items():
         inst = res[f'{POD}.aws_instance.this["{role}"]']
@@ -58,7 +50,7 @@ def pod(moto_server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
             "user_data": base64.b64decode(inst["user_data_base64"]),
             "macs": [res[f'{POD}.aws_network_interface.this["{k}"]']["mac_address"] for k in enis],
         }
-    return {"roles": roles, "port": moto_server.endpoint.rsplit(":", 1)[1], "region": env["AWS_REGION"]}
+    return {"roles": roles, "port": str(applied["port"]), "region": applied["region"]}
 
 
 @pytest.fixture(scope="module")
@@ -205,30 +197,40 @@ def test_late_enis_are_named_and_addressed(booted) -> None:
     assert " bridge " in links and "10.0.8.5/28" in links, f"{links}\n{_diagnose(vms['vpn'])}"
 
 
-def _first_boot_then_reboot(vm: VM, times: dict[str, float]) -> Iterator[str]:
-    """Yields once as first booted, then once more after a reboot from inside (timed)."""
-    yield "first boot"
-    times["reboot_s"] = vm.reboot()
-    vm.sh("systemctl is-system-running --wait >/dev/null || true", timeout=600)
-    yield "reboot"
+def _fw_is_default_deny(fw: VM, moment: str) -> None:
+    ruleset = fw.sh("nft list chain inet microseg forward", check=False)
+    assert ruleset.returncode == 0 and "policy drop" in ruleset.stdout, (
+        f"{moment}: {ruleset.stdout}{ruleset.stderr}\n{_diagnose(fw)}"
+    )
+    assert not _cycles(fw), (moment, _cycles(fw))
 
 
-def test_fw_ruleset_is_default_deny_after_first_boot_and_reboot(booted) -> None:
+def _vpn_has_both_tunnels(vpn: VM, moment: str) -> None:
+    conns = vpn.sh("swanctl --list-conns", check=False).stdout
+    assert "tgw1:" in conns and "tgw2:" in conns, f"{moment}: {conns}\n{_diagnose(vpn)}"
+    secrets = vpn.sh("stat -c '%a' /etc/swanctl/secrets.d/microseg-tunnels.conf", check=False)
+    assert secrets.stdout.strip() == "600", (moment, secrets.stdout + secrets.stderr)
+
+
+def test_fw_ruleset_is_default_deny_after_first_boot(booted) -> None:
+    _fw_is_default_deny(booted[0]["fw"], "first boot")
+
+
+def test_vpn_loads_both_tunnels_with_psks_after_first_boot(booted) -> None:
+    _vpn_has_both_tunnels(booted[0]["vpn"], "first boot")
+
+
+def test_both_come_back_the_same_after_a_reboot(booted) -> None:
+    """Each instance reboots from inside (both at once: each VM has its own emulated CPU); the fw is
+    default deny again and the vpn has both tunnels and their PSKs, with no ordering cycle."""
     vms, times = booted
-    fw = vms["fw"]
-    for moment in _first_boot_then_reboot(fw, times["fw"]):
-        ruleset = fw.sh("nft list chain inet microseg forward", check=False)
-        assert ruleset.returncode == 0 and "policy drop" in ruleset.stdout, (
-            f"{moment}: {ruleset.stdout}{ruleset.stderr}\n{_diagnose(fw)}"
-        )
-        assert not _cycles(fw), (moment, _cycles(fw))
 
+    def reboot(role: str) -> None:
+        times[role]["reboot_s"] = vms[role].reboot()
+        vms[role].sh("systemctl is-system-running --wait >/dev/null || true", timeout=600)
 
-def test_vpn_loads_both_tunnels_with_psks_after_first_boot_and_reboot(booted) -> None:
-    vms, times = booted
-    vpn = vms["vpn"]
-    for moment in _first_boot_then_reboot(vpn, times["vpn"]):
-        conns = vpn.sh("swanctl --list-conns", check=False).stdout
-        assert "tgw1:" in conns and "tgw2:" in conns, f"{moment}: {conns}\n{_diagnose(vpn)}"
-        secrets = vpn.sh("stat -c '%a' /etc/swanctl/secrets.d/microseg-tunnels.conf", check=False)
-        assert secrets.stdout.strip() == "600", (moment, secrets.stdout + secrets.stderr)
+    with ThreadPoolExecutor(len(vms)) as pool:
+        list(pool.map(reboot, vms))
+    _fw_is_default_deny(vms["fw"], "reboot")
+    _vpn_has_both_tunnels(vms["vpn"], "reboot")
+    assert not _cycles(vms["vpn"]), _cycles(vms["vpn"])

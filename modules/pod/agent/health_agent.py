@@ -10,7 +10,9 @@ Two judges, and the pod advertises only while both say healthy (docs/health.md):
   through the fw (a connect or a refusal from any target proves the fw forwards);
   --check-fall failures in a row withdraw, --check-rise passes in a row are needed to rejoin.
 
-Either judge saying "faulty" withdraws; the pod rejoins only once both say healthy. The agent adds
+Either judge saying "faulty" withdraws; the pod rejoins only once both say healthy, the record in a
+read made since the withdrawal (else a fault a full check also saw would move its flows twice: back
+on the local check, out again on the record). The agent adds
 or removes the `network 0.0.0.0/0` statement of the pod's BGP instance through vtysh; withdrawing
 takes the pod out of the TGW's ECMP set for new flows. The running configuration is never saved,
 so a restarted FRR starts withdrawn (fail closed) until this agent has seen the pod healthy again.
@@ -302,9 +304,13 @@ class Agent:
     local_gate: Gate = field(default_factory=Gate)
     stale_after: float = 300.0
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    monotonic: Callable[[], float] = time.monotonic
     reasons: dict[str, str] = field(default_factory=dict)
     _stale: bool = False
     _withheld: str | None = None
+    _record_healthy: bool = False  # what the last read of the record said (the gate lags it)
+    _record_read_at: float = float("-inf")
+    _withdrawn_at: float = float("-inf")
 
     def read_record(self) -> None:
         try:
@@ -313,6 +319,7 @@ class Agent:
         except SourceError as e:
             raw, healthy, reason = "", False, f"cannot read state: {e}"
         self.gate.observe(healthy)
+        self._record_healthy, self._record_read_at = healthy, self.monotonic()
         self.reasons["record"] = reason
         age = record_age(raw, self.clock()) if raw else None
         stale = age is not None and age > self.stale_after
@@ -343,6 +350,16 @@ class Agent:
             reason, gate = f"local check: {self.reasons.get('local', '')}", self.local_gate
         try:
             have = self.bgp.advertised()
+            if want and not have:
+                # Rejoining needs the record to say healthy now. After a withdrawal by the local
+                # check, the last read may predate a check that saw the same fault: the pod would
+                # rejoin, then leave again on that record (its flows moved twice). So read it once
+                # more (once per withdrawal: the SSM API is shared by every pod) and hold on anything
+                # but healthy.
+                if self._record_read_at <= self._withdrawn_at:
+                    self.read_record()
+                if not self._record_healthy:
+                    want, reason, gate = False, self.reasons.get("record", ""), self.gate
             if have == want:
                 if not want:
                     self._log_withheld(reason, gate)
@@ -357,6 +374,7 @@ class Agent:
         else:
             log.warning("withdrawing %s: %s", self.bgp.prefix, reason)
             self._withheld = reason
+            self._withdrawn_at = self.monotonic()
         return want
 
     def _log_withheld(self, reason: str, gate: Gate) -> None:
@@ -450,8 +468,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.once or stop:
             return 0
         wake = min(next_record, next_local if local else next_record)
-        while not stop and time.monotonic() < wake:
-            time.sleep(min(0.05, args.interval))
+        # Straight to the next due time, in steps of at most a second so a stop is seen within one
+        # (waking every few ms between checks only costs the vpn CPU).
+        while not stop and (left := wake - time.monotonic()) > 0:
+            time.sleep(min(left, 1.0))
         if stop:
             return 0
 
