@@ -186,20 +186,29 @@ def _write_reports(plan: Plan, into: Path, flows: Lines | outdir.Spliced | None 
 
     dot = render_dot(plan)
     job = SvgJob(dot)  # dot lays out while the reports render
+    # Each file's fsync on a thread while the next one renders; the network stack first, so that
+    # its fsync (it holds the flows' text) overlaps the reports' rendering.
+    sync = outdir.Syncer()
     try:
-        outdir.write_file(into, "report.md", render_report_md(plan).encode())
-        outdir.write_file(into, "report.json", dump_parts(render_report_json(plan)))
-        stacks = into / STACKS_DIR
-        stacks.mkdir(exist_ok=True)
-        outdir.write_file(stacks, NETWORK_FILE, _with_flows(lambda f: render_network(plan, f), flows))
+        try:
+            stacks = into / STACKS_DIR
+            stacks.mkdir(exist_ok=True)
+            sync.write(stacks, NETWORK_FILE, _with_flows(lambda f: render_network(plan, f), flows))
+            sync.write(into, "report.md", render_report_md(plan).encode())
+            sync.write(into, "report.json", dump_parts(render_report_json(plan)))
+        except BaseException:
+            job.cancel()
+            raise
+        svg, _ = job.result()
+        if svg is not None:
+            sync.write(into, "topology.svg", svg)
+        else:
+            sync.write(into, "topology.dot", dot.encode())
+        sync.wait()
     except BaseException:
-        job.cancel()
+        with contextlib.suppress(OSError):
+            sync.wait()  # no thread still writing when the caller removes the directory
         raise
-    svg, _ = job.result()
-    if svg is not None:
-        outdir.write_file(into, "topology.svg", svg)
-    else:
-        outdir.write_file(into, "topology.dot", dot.encode())
 
 
 def _write_tfvars(
@@ -338,9 +347,15 @@ def _forked(write: Callable[[Plan, Path], None], plan: Plan, into: Path) -> int 
     return pid
 
 
-def producer(plan: Plan, lock: bytes, subnets: dict[str, str] | None = None) -> Callable[[Path], None]:
+def producer(
+    plan: Plan,
+    lock: bytes,
+    subnets: dict[str, str] | None = None,
+    meanwhile: Callable[[Plan], None] | None = None,
+) -> Callable[[Path], None]:
     """Writes the whole set into a (temporary) generation directory. ``subnets``: subnet_texts(plan),
-    if the lock took them already."""
+    if the lock took them already; ``meanwhile``: called once this process has written its part,
+    while the reports' child may still be writing (the caller's summary is rendered there)."""
 
     def produce(into: Path) -> None:
         pid, handover = None, None
@@ -375,10 +390,8 @@ def producer(plan: Plan, lock: bytes, subnets: dict[str, str] | None = None) -> 
         finally:
             if handover is not None:
                 handover.close()
-        if pid is not None:
-            # Whatever is left of the child's part: load what the command prints its summary with
-            # (rich, ~20 ms to import) meanwhile rather than after the switch.
-            import microseg.textout  # noqa: F401
+        if meanwhile is not None:
+            meanwhile(plan)  # while the child writes the rest of its part (the longer of the two)
         status = os.waitpid(pid, 0)[1] if pid is not None else None
         if status is None or os.waitstatus_to_exitcode(status) != 0:
             _write_reports(plan, into, shared.flows)  # serially: small plans, no fork, or a failed child
@@ -388,10 +401,15 @@ def producer(plan: Plan, lock: bytes, subnets: dict[str, str] | None = None) -> 
 
 
 def generate(
-    directory: Path, inputs: Inputs, release: tuple[str, ...] = (), accept_removals: bool = False
+    directory: Path,
+    inputs: Inputs,
+    release: tuple[str, ...] = (),
+    accept_removals: bool = False,
+    meanwhile: Callable[[Plan], None] | None = None,
 ) -> tuple[Plan, list[str], list[str]]:
     """Plan and write one generation; returns (plan, files written, rendering notes).
-    Raises before writing anything; OS errors become OutputError (exit 2)."""
+    Raises before writing anything; OS errors become OutputError (exit 2). ``meanwhile``: see
+    producer (nothing it does may be shown before this returns: the run can still fail)."""
     if directory.exists() and not directory.is_dir():
         raise OutputError(str(directory), "--out names a file, not a directory")
     created = not directory.exists()
@@ -402,7 +420,8 @@ def generate(
             plan = plan_in(directory, inputs, release, accept_removals)
             subnets = subnet_texts(plan)  # the lock's and the tfvars': written once
             plan, lock = lock_and_id(plan, subnets)
-            names = outdir.write_generation(directory, plan.generation, producer(plan, lock, subnets))
+            produce = producer(plan, lock, subnets, meanwhile)
+            names = outdir.write_generation(directory, plan.generation, produce)
     except BaseException as exc:
         if created:
             shutil.rmtree(directory, ignore_errors=True)
