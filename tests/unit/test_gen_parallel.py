@@ -135,13 +135,13 @@ def test_a_run_that_fails_after_the_summary_rendered_prints_none_of_it(
     rendered = []
     real = pipeline.producer
 
-    def failing_after(plan, lock, subnets=None, meanwhile=None):  # type: ignore[no-untyped-def]
+    def failing_after(plan, lock, subnets=None, meanwhile=None, diagram=None):  # type: ignore[no-untyped-def]
         def later(p):  # type: ignore[no-untyped-def]
             meanwhile(p)
             rendered.append(p)
             raise OSError(errno.ENOSPC, "No space left on device", "x")
 
-        return real(plan, lock, subnets, later)
+        return real(plan, lock, subnets, later, diagram)
 
     monkeypatch.setattr(pipeline, "producer", failing_after)
     code, printed = _summary(tmp_path / "out", monkeypatch, 0)
@@ -163,3 +163,18 @@ def test_every_file_of_the_set_is_fsynced_by_whichever_process_wrote_it(
     monkeypatch.setattr(os, "fsync", logged)
     files = _written(tmp_path / "out", monkeypatch, 0)
     assert {Path(name).name for name in files} <= set(log.read_text().split())
+
+
+@pytest.mark.parametrize("dot", [None, "/bin/false"])
+def test_without_a_working_dot_the_set_holds_the_dot_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dot: str | None
+) -> None:
+    # The diagram is laid out by this process from when the plan is known, whichever process
+    # writes the reports; dot missing or failing leaves its source instead, in both cases.
+    from microseg.io import diagram
+
+    monkeypatch.setattr(diagram.shutil, "which", lambda name: dot)
+    one = _written(tmp_path / "a" / "out", monkeypatch, 10**12)
+    two = _written(tmp_path / "b" / "out", monkeypatch, 0)
+    assert "topology.dot" in one and "topology.svg" not in one and two == one
+    assert one["topology.dot"].startswith(b"digraph") or b"graph" in one["topology.dot"][:200]
