@@ -236,12 +236,13 @@ def egress_rules(flows: list[FlowRule], sources: Collection[str]) -> dict[str, l
         if not src:
             return {}
     check_ints(lo, hi)
-    descs = list(map("{} {} to {}".format, reference, src, dst))
+    # f-strings in comprehensions: str.format parses its template again for every flow.
+    descs = [f"{ref} {source} to {target}" for ref, source, target in zip(reference, src, dst, strict=True)]
     # Every rule's JSON in flow order; then each key's first flow's, in key order. Rules that
     # several flows approve are written again below with all their descriptions.
     plain = getattr(flows, "verbatim", False)
     text = rule_lines(dst_cidr, descs, lo, protocol, hi, plain)
-    keys = list(map("{}\0{}-{}-{}-{}".format, src, protocol, lo, hi, dst_cidr))
+    keys = [f"{s}\0{p}-{f}-{t}-{c}" for s, p, f, t, c in zip(src, protocol, lo, hi, dst_cidr, strict=True)]
     n = len(keys)
     first = dict(zip(reversed(keys), range(n - 1, -1, -1), strict=True))  # the last write wins
     order = sorted(first)
