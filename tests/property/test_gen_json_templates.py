@@ -6,12 +6,11 @@ import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from microseg.render.jsonfmt import Pieces, Raw, Record, dumps
+from microseg.render.jsonfmt import Raw, Record, dumps
 from microseg.render.records import (
     TEMPLATES,
     TFVARS_WORKLOAD_KEYS,
     keyed_json,
-    keyed_parts,
     report_workload_json,
     vpc_json,
     workload_fields,
@@ -89,9 +88,6 @@ def test_workload_template_is_byte_identical(
         raw = Raw(keyed_json(fields, keys))
         expected = {k: generic[k] for k in keys}
         assert dumps({"workloads": {"w": raw}}) == dumps({"workloads": {"w": expected}})
-        # Still in pieces (as the writers take it): the same bytes.
-        pieces = Pieces(keyed_parts(fields, keys))
-        assert dumps({"workloads": {"w": pieces, "x": pieces}}) == dumps({"workloads": {"w": raw, "x": raw}})
 
 
 @PROFILE

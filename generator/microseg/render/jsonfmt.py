@@ -66,14 +66,6 @@ class Raw(str):
     __slots__ = ()
 
 
-class Pieces(list):  # type: ignore[type-arg]
-    """A value already written in this style for the nesting level where it is placed, as the
-    pieces that make it up (microseg.render.records.keyed_parts): a writer joins them a chunk at a
-    time with the rest of the file, so they are copied once."""
-
-    __slots__ = ()
-
-
 class Lines(list):  # type: ignore[type-arg]
     """Records already written as one line of JSON each (microseg.render.flowlines); kept as is."""
 
@@ -113,11 +105,6 @@ def _encode(obj: Any, level: int, out: list[str]) -> None:
             elif tv is Raw:  # big (a workload's record): appended as is, copied only by the final join
                 out.append(f"{sep}{key}: ")
                 out.append(v)
-                sep = comma
-                continue
-            elif tv is Pieces:  # the same, still in pieces
-                out.append(f"{sep}{key}: ")
-                out += v
                 sep = comma
                 continue
             else:

@@ -14,8 +14,8 @@ from typing import Any
 
 from microseg.plan import Plan
 from microseg.render.flowlines import tfvars_flows
-from microseg.render.jsonfmt import Lines, Pieces, Raw, Record
-from microseg.render.records import TFVARS_WORKLOAD_KEYS, keyed_parts
+from microseg.render.jsonfmt import Lines, Raw, Record
+from microseg.render.records import TFVARS_WORKLOAD_KEYS, keyed_json
 from microseg.render.shared import Shared, render_shared
 from microseg.render.tfvars import pod_json, transport_json
 
@@ -79,8 +79,8 @@ def render_workload_stacks(plan: Plan, shared: Shared) -> dict[str, dict[str, An
     """stacks/workloads inputs, keyed by file name: one per account that owns workloads."""
     by_account: dict[str | None, dict[str, Any]] = {}
     for name, w in plan.workloads.items():
-        record = keyed_parts(shared.workloads[name], STACK_WORKLOAD_KEYS)
-        by_account.setdefault(w.account_id, {})[name] = Pieces(record)
+        record = keyed_json(shared.workloads[name], STACK_WORKLOAD_KEYS)
+        by_account.setdefault(w.account_id, {})[name] = Raw(record)
     return {
         stack_file(account): {
             **_common(plan),

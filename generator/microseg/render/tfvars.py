@@ -6,9 +6,9 @@ from typing import Any
 
 from microseg.model import Settings
 from microseg.plan import Plan
-from microseg.render.jsonfmt import Pieces, Record
+from microseg.render.jsonfmt import Raw, Record
 from microseg.render.lockfile import pod_record
-from microseg.render.records import TFVARS_WORKLOAD_KEYS, keyed_parts
+from microseg.render.records import TFVARS_WORKLOAD_KEYS, keyed_json
 from microseg.render.shared import Shared, render_shared
 from microseg.state import PodAlloc
 
@@ -17,7 +17,7 @@ def render_tfvars(plan: Plan, shared: Shared | None = None) -> dict[str, Any]:
     """``shared``: what this run already wrote for the stacks' tfvars too (render_shared)."""
     s = plan.settings
     shared = shared or render_shared(plan)
-    workloads = {name: Pieces(keyed_parts(f, TFVARS_WORKLOAD_KEYS)) for name, f in shared.workloads.items()}
+    workloads = {name: Raw(keyed_json(f, TFVARS_WORKLOAD_KEYS)) for name, f in shared.workloads.items()}
     return {
         "name": s.name,
         "region": s.region,
