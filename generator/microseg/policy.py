@@ -11,14 +11,14 @@ import bisect
 import functools
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import compress, repeat
 from json.encoder import encode_basestring as _json_string  # the C encoder ingress_rule uses
 from operator import getitem, itemgetter
 from typing import Any, NamedTuple
 
-from microseg.model import Endpoint, Flow, FlowSet
+from microseg.model import Endpoint, FlowSet
 from microseg.netaddr import cidr_span
 from microseg.render.records import check_ints, ingress_rule, verbatim
 
@@ -98,80 +98,21 @@ def build_policy(
     cidrs: dict[str, str],
     internal_block: str,
 ) -> Policy:
-    resolved = _between_workloads(flows.flows, cidrs, internal_block) or _each_flow(
-        flows.flows, cidrs, internal_block
-    )
-    merged: dict[str, list[Rule]] = {}
-    for target, by_key in resolved[1].items():
-        items = sorted(by_key.items())
-        merged[target] = _merge_ports(items) if len(items) > 1 and _may_merge(items) else items
-    return Policy(resolved[0], merged)
-
-
-# Per target workload and rule key: the first flow's reference, source and destination (a rule's
-# description names the first flow and counts the rest), how many flows share the rule, and the
-# first flow's number.
-Grouped = dict[str, dict[tuple[str, int, int, str], list[Any]]]
-
-
-def _ids(n: int) -> Iterator[str]:
-    """f001, f002, ... (as wide as the count needs), formatted without a Python call each."""
-    return map(f"f{{:0{max(3, len(str(n)))}d}}".format, range(1, n + 1))
-
-
-def _between_workloads(
-    flows: tuple[Flow, ...], cidrs: dict[str, str], internal_block: str
-) -> tuple[FlowRules, Grouped] | None:
-    """_each_flow's result when every flow names two workloads (the usual policy), with the
-    FlowRules built column by column through C-level map and zip; None for any other flows."""
-    n = len(flows)
-    if not n:
-        return None
-    _, sources, destinations, protocol, lo, hi, reference, _ = zip(*flows, strict=True)
-    src_kind, src = zip(*sources, strict=True)
-    dst_kind, dst = zip(*destinations, strict=True)
-    if src_kind.count("workload") < n or dst_kind.count("workload") < n:
-        return None
-    columns = (_ids(n), src, dst, map(cidrs.__getitem__, src), map(cidrs.__getitem__, dst))
-    rows = zip(*columns, protocol, lo, hi, reference, strict=True)
-    # Every string of a FlowRule here: an id (digits), a workload's name or CIDR, a protocol and a
-    # reference; each column scanned once.
-    out = FlowRules(
-        map(tuple.__new__, repeat(FlowRule), rows), verbatim(cidrs, cidrs.values(), protocol, reference)
-    )
-    rules: Grouped = {}
-    for i, source, target, proto, port, to_port, ref in zip(
-        range(1, n + 1), src, dst, protocol, lo, hi, reference, strict=True
-    ):
-        key = (proto, port, to_port, cidrs[source] if source == target else internal_block)
-        by_key = rules.get(target)
-        if by_key is None:
-            rules[target] = {key: [ref, source, target, 1, i]}
-            continue
-        entry = by_key.get(key)
-        if entry is None:
-            by_key[key] = [ref, source, target, 1, i]
-        else:
-            entry[3] += 1
-    return out, rules
-
-
-def _each_flow(
-    flows: tuple[Flow, ...], cidrs: dict[str, str], internal_block: str
-) -> tuple[FlowRules, Grouped]:
-    """Flow by flow: any endpoints (a CIDR destination's rules go to the workload it lies in)."""
     locator: _Locator | None = None  # built on the first CIDR destination (most flows name workloads)
     out = FlowRules()
     append = out.append
-    rules: Grouped = {}
+    # Per target workload and rule key: the first flow's reference, source and destination (a rule's
+    # description names the first flow and counts the rest) and how many flows share the rule.
+    rules: dict[str, dict[tuple[str, int, int, str], list[Any]]] = {}
     owner_of: dict[str, str | None] = {}  # a CIDR destination -> the workload it lies in, if any
     others: list[str] = []  # the endpoints that are not workloads (their value and CIDR)
-    n = len(flows)
+    n = len(flows.flows)
+    ids = map(f"f{{:0{max(3, len(str(n)))}d}}".format, range(1, n + 1))  # formatted without a call each
     new_rule = tuple.__new__
     # Unpacked in the loop header, not f.source etc.: named-tuple attributes cost a descriptor call
     # each, 50k times; a workload's CIDR is a lookup by name.
     for i, fid, (_, (src_kind, src_value), (dst_kind, dst_value), protocol, lo, hi, reference, _) in zip(
-        range(1, n + 1), _ids(n), flows, strict=True
+        range(1, n + 1), ids, flows.flows, strict=True
     ):
         if src_kind == "workload":
             src_cidr = cidrs[src_value]
@@ -208,12 +149,17 @@ def _each_flow(
             by_key[key] = [reference, src_value, dst_value, 1, i]
         else:
             entry[3] += 1
+    merged: dict[str, list[Rule]] = {}
+    for target, by_key in rules.items():
+        items = sorted(by_key.items())
+        merged[target] = _merge_ports(items) if len(items) > 1 and _may_merge(items) else items
     # Every string of a FlowRule: an id (digits), a workload's name or CIDR, another endpoint's
     # value or CIDR, a protocol and a reference; each column scanned once.
-    out.verbatim = verbatim(
-        cidrs, cidrs.values(), others, map(itemgetter(3), flows), map(itemgetter(6), flows)
+    plain = verbatim(
+        cidrs, cidrs.values(), others, map(itemgetter(3), flows.flows), map(itemgetter(6), flows.flows)
     )
-    return out, rules
+    out.verbatim = plain
+    return Policy(out, merged)
 
 
 def egress_rules(flows: list[FlowRule], sources: Collection[str]) -> dict[str, list[str]]:

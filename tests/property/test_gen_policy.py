@@ -9,7 +9,7 @@ import ipaddress
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from microseg.model import Endpoint, Flow, FlowSet
-from microseg.policy import ANY, FlowRule, _between_workloads, _describe, _each_flow, build_policy
+from microseg.policy import ANY, FlowRule, _describe, build_policy
 from microseg.render.records import ingress_rule
 
 PROFILE = settings.get_profile("microseg-generator")
@@ -151,34 +151,3 @@ def test_a_rule_counts_the_flows_it_admits_and_names_the_first() -> None:
             ingress_rule("udp", 53, 53, CIDRS["w1"], "CHG-3 w1 to w1"),
         ]
     }
-
-
-workload = st.sampled_from(sorted(CIDRS)).map(lambda n: Endpoint("workload", n))
-
-
-@PROFILE
-@given(st.lists(st.tuples(workload, workload, service, st.integers(1, 3)), min_size=1, max_size=40))
-def test_flows_between_workloads_resolve_as_flow_by_flow(
-    rows: list[tuple[Endpoint, Endpoint, tuple[str, int, int], int]],
-) -> None:
-    # Column by column (the usual policy: every flow names two workloads) or flow by flow: the same
-    # rules, grouped in the same order, and the same verdict on escaping.
-    flows = tuple(
-        Flow(line, src, dst, proto, lo, hi, f"CHG-{line % 7}.{ticket}")
-        for line, (src, dst, (proto, lo, hi), ticket) in enumerate(rows, 2)
-    )
-    fast = _between_workloads(flows, CIDRS, INTERNAL)
-    assert fast is not None
-    slow = _each_flow(flows, CIDRS, INTERNAL)
-    assert fast[0] == slow[0] and fast[0].verbatim == slow[0].verbatim
-    assert [(t, list(by_key.items())) for t, by_key in fast[1].items()] == [
-        (t, list(by_key.items())) for t, by_key in slow[1].items()
-    ]
-    assert (
-        _between_workloads(
-            (*flows, Flow(99, flows[0].source, Endpoint("internet", "internet"), "tcp", 1, 1, "X")),
-            CIDRS,
-            INTERNAL,
-        )
-        is None
-    )
