@@ -175,31 +175,51 @@ def lock_and_id(plan: Plan, subnets: dict[str, str] | None = None) -> tuple[Plan
 
 
 def _write_reports(plan: Plan, into: Path, flows: Lines | outdir.Spliced | None = None) -> None:
-    """report.md, report.json, the network stack's tfvars (``flows``: its flows' lines or text, if
-    this process has them) and the diagram: at 10k workloads about half the work, so a child writes
-    them."""
+    """report.md, report.json and the network stack's tfvars (``flows``: its flows' lines or text,
+    if this process has them): at 10k workloads about half the work, so a child writes them."""
     # Imported here: at big runs only the child needs them.
-    from microseg.io.diagram import SvgJob
     from microseg.render.report_json import render_report_json
     from microseg.render.report_md import render_report_md
-    from microseg.render.topology import render_dot
 
-    dot = render_dot(plan)
-    job = SvgJob(dot)  # dot lays out while the reports render
+    # Each file's fsync on a thread while the next one renders; the network stack first, so that
+    # its fsync (it holds the flows' text) overlaps the reports' rendering.
+    sync = outdir.Syncer()
     try:
-        outdir.write_file(into, "report.md", render_report_md(plan).encode())
-        outdir.write_file(into, "report.json", dump_parts(render_report_json(plan)))
         stacks = into / STACKS_DIR
         stacks.mkdir(exist_ok=True)
-        outdir.write_file(stacks, NETWORK_FILE, _with_flows(lambda f: render_network(plan, f), flows))
+        sync.write(stacks, NETWORK_FILE, _with_flows(lambda f: render_network(plan, f), flows))
+        sync.write(into, "report.md", render_report_md(plan).encode())
+        sync.write(into, "report.json", dump_parts(render_report_json(plan)))
+        sync.wait()
     except BaseException:
-        job.cancel()
+        with contextlib.suppress(OSError):
+            sync.wait()  # no thread still writing when the caller removes the directory
         raise
-    svg, _ = job.result()
-    if svg is not None:
-        outdir.write_file(into, "topology.svg", svg)
-    else:
-        outdir.write_file(into, "topology.dot", dot.encode())
+
+
+class Diagram:
+    """The topology diagram: its dot source and Graphviz's dot laying it out in the background,
+    started as soon as the plan is known. Until the writers fork this process is the only one at
+    work, so dot's layout then takes a core that is otherwise idle, not one the writers need."""
+
+    def __init__(self, plan: Plan) -> None:
+        from microseg.io.diagram import SvgJob
+        from microseg.render.topology import render_dot
+
+        self.dot = render_dot(plan)
+        self.job = SvgJob(self.dot)
+
+    def write(self, into: Path, sync: outdir.Syncer) -> None:
+        """topology.svg, or the dot source when dot is missing or fails."""
+        svg, _ = self.job.result()
+        if svg is not None:
+            sync.write(into, "topology.svg", svg)
+        else:
+            sync.write(into, "topology.dot", self.dot.encode())
+
+    def cancel(self) -> None:
+        """Stop dot if its result was not collected (nothing to do once it was)."""
+        self.job.cancel()
 
 
 def _write_tfvars(
@@ -338,16 +358,24 @@ def _forked(write: Callable[[Plan, Path], None], plan: Plan, into: Path) -> int 
     return pid
 
 
-def producer(plan: Plan, lock: bytes, subnets: dict[str, str] | None = None) -> Callable[[Path], None]:
+def producer(
+    plan: Plan,
+    lock: bytes,
+    subnets: dict[str, str] | None = None,
+    meanwhile: Callable[[Plan], None] | None = None,
+    diagram: Diagram | None = None,
+) -> Callable[[Path], None]:
     """Writes the whole set into a (temporary) generation directory. ``subnets``: subnet_texts(plan),
-    if the lock took them already."""
+    if the lock took them already; ``meanwhile``: called once this process has written its part,
+    while the reports' child may still be writing (the caller's summary is rendered there);
+    ``diagram``: the diagram, if it is being laid out already."""
 
     def produce(into: Path) -> None:
         pid, handover = None, None
         if len(plan.workloads) + len(plan.policy.flows) >= PARALLEL_FROM and hasattr(os, "memfd_create"):
-            # The reports, the network stack and the diagram in a child; the lock, the shared text,
-            # the main tfvars and the workload stacks here. The child first hands over the ingress
-            # rules and the flows' lines (_Handover).
+            # The reports and the network stack in a child; the lock, the shared text, the main
+            # tfvars, the workload stacks and the diagram here. The child first hands over the
+            # ingress rules and the flows' lines (_Handover).
             with contextlib.suppress(OSError):  # no memory file: this process writes everything
                 handover = _Handover()
         if handover is not None:
@@ -364,6 +392,7 @@ def producer(plan: Plan, lock: bytes, subnets: dict[str, str] | None = None) -> 
             # After the fork: the reports need not wait for the lock's fsync.
             sync.write(into, outdir.LOCK_NAME, lock)
             shared = _write_tfvars(plan, into, sync, handover if pid is not None else None, subnets)
+            (diagram or Diagram(plan)).write(into, sync)
             sync.wait()
         except BaseException:
             with contextlib.suppress(OSError):
@@ -375,10 +404,8 @@ def producer(plan: Plan, lock: bytes, subnets: dict[str, str] | None = None) -> 
         finally:
             if handover is not None:
                 handover.close()
-        if pid is not None:
-            # Whatever is left of the child's part: load what the command prints its summary with
-            # (rich, ~20 ms to import) meanwhile rather than after the switch.
-            import microseg.textout  # noqa: F401
+        if meanwhile is not None:
+            meanwhile(plan)  # while the child writes the rest of its part (the longer of the two)
         status = os.waitpid(pid, 0)[1] if pid is not None else None
         if status is None or os.waitstatus_to_exitcode(status) != 0:
             _write_reports(plan, into, shared.flows)  # serially: small plans, no fork, or a failed child
@@ -388,10 +415,15 @@ def producer(plan: Plan, lock: bytes, subnets: dict[str, str] | None = None) -> 
 
 
 def generate(
-    directory: Path, inputs: Inputs, release: tuple[str, ...] = (), accept_removals: bool = False
+    directory: Path,
+    inputs: Inputs,
+    release: tuple[str, ...] = (),
+    accept_removals: bool = False,
+    meanwhile: Callable[[Plan], None] | None = None,
 ) -> tuple[Plan, list[str], list[str]]:
     """Plan and write one generation; returns (plan, files written, rendering notes).
-    Raises before writing anything; OS errors become OutputError (exit 2)."""
+    Raises before writing anything; OS errors become OutputError (exit 2). ``meanwhile``: see
+    producer (nothing it does may be shown before this returns: the run can still fail)."""
     if directory.exists() and not directory.is_dir():
         raise OutputError(str(directory), "--out names a file, not a directory")
     created = not directory.exists()
@@ -400,9 +432,14 @@ def generate(
         directory.mkdir(parents=True, exist_ok=True)
         with outdir.guard(directory):
             plan = plan_in(directory, inputs, release, accept_removals)
-            subnets = subnet_texts(plan)  # the lock's and the tfvars': written once
-            plan, lock = lock_and_id(plan, subnets)
-            names = outdir.write_generation(directory, plan.generation, producer(plan, lock, subnets))
+            diagram = Diagram(plan)  # laid out while the lock, the id and the files are written
+            try:
+                subnets = subnet_texts(plan)  # the lock's and the tfvars': written once
+                plan, lock = lock_and_id(plan, subnets)
+                produce = producer(plan, lock, subnets, meanwhile, diagram)
+                names = outdir.write_generation(directory, plan.generation, produce)
+            finally:
+                diagram.cancel()
     except BaseException as exc:
         if created:
             shutil.rmtree(directory, ignore_errors=True)

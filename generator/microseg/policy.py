@@ -11,16 +11,16 @@ import bisect
 import functools
 import re
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import compress, repeat
 from json.encoder import encode_basestring as _json_string  # the C encoder ingress_rule uses
-from operator import getitem
+from operator import getitem, itemgetter
 from typing import Any, NamedTuple
 
 from microseg.model import Endpoint, FlowSet
 from microseg.netaddr import cidr_span
-from microseg.render.records import check_ints, ingress_rule
+from microseg.render.records import check_ints, ingress_rule, verbatim
 
 ANY = "0.0.0.0/0"
 _MARK = "\0"  # a stand-in description that splits a rule's JSON around the real one
@@ -41,6 +41,18 @@ class FlowRule(NamedTuple):
     from_port: int
     to_port: int
     reference: str
+
+
+class FlowRules(list):  # type: ignore[type-arg]
+    """The approved flows' FlowRules, in flows.csv order. ``verbatim``: every string in them is one
+    the C string encoder writes as itself between quotes (build_policy checks it once), so the
+    writers of their 50k lines may leave the encoder out (microseg.render.flowlines)."""
+
+    __slots__ = ("verbatim",)
+
+    def __init__(self, rules: Iterable[FlowRule] = (), verbatim: bool = False) -> None:
+        super().__init__(rules)
+        self.verbatim = verbatim
 
 
 # A workload's security-group rule before it is written: its key (protocol, from, to, CIDR) and
@@ -71,8 +83,9 @@ class Policy:
                         "-1" if proto == "any" else proto, lo, hi, cidr, _MARK
                     ).partition(_MARK_JSON)
                     half = halves[key] = (head, tail)
+                # Made of the characters AWS accepts (_describe): nothing the encoder would escape.
                 text = _describe(f"{reference} {src_value} to {dst_value}", count)
-                lines.append(half[0] + _json_string(text) + half[1])
+                lines.append(f'{half[0]}"{text}"{half[1]}')
         return ingress
 
 
@@ -86,12 +99,13 @@ def build_policy(
     internal_block: str,
 ) -> Policy:
     locator: _Locator | None = None  # built on the first CIDR destination (most flows name workloads)
-    out: list[FlowRule] = []
+    out = FlowRules()
     append = out.append
     # Per target workload and rule key: the first flow's reference, source and destination (a rule's
     # description names the first flow and counts the rest) and how many flows share the rule.
     rules: dict[str, dict[tuple[str, int, int, str], list[Any]]] = {}
     owner_of: dict[str, str | None] = {}  # a CIDR destination -> the workload it lies in, if any
+    others: list[str] = []  # the endpoints that are not workloads (their value and CIDR)
     n = len(flows.flows)
     ids = map(f"f{{:0{max(3, len(str(n)))}d}}".format, range(1, n + 1))  # formatted without a call each
     new_rule = tuple.__new__
@@ -104,11 +118,13 @@ def build_policy(
             src_cidr = cidrs[src_value]
         else:
             src_cidr = ANY if src_kind == "internet" else src_value
+            others += (src_value, src_cidr)
         if dst_kind == "workload":
             dst_cidr = cidrs[dst_value]
             target = dst_value
         else:
             dst_cidr = ANY if dst_kind == "internet" else dst_value
+            others += (dst_value, dst_cidr)
             target = owner_of.get(dst_value, "")
             if target == "":
                 locator = locator or _Locator(cidrs)
@@ -137,6 +153,12 @@ def build_policy(
     for target, by_key in rules.items():
         items = sorted(by_key.items())
         merged[target] = _merge_ports(items) if len(items) > 1 and _may_merge(items) else items
+    # Every string of a FlowRule: an id (digits), a workload's name or CIDR, another endpoint's
+    # value or CIDR, a protocol and a reference; each column scanned once.
+    plain = verbatim(
+        cidrs, cidrs.values(), others, map(itemgetter(3), flows.flows), map(itemgetter(6), flows.flows)
+    )
+    out.verbatim = plain
     return Policy(out, merged)
 
 
@@ -160,11 +182,13 @@ def egress_rules(flows: list[FlowRule], sources: Collection[str]) -> dict[str, l
         if not src:
             return {}
     check_ints(lo, hi)
-    descs = list(map("{} {} to {}".format, reference, src, dst))
+    # f-strings in comprehensions: str.format parses its template again for every flow.
+    descs = [f"{ref} {source} to {target}" for ref, source, target in zip(reference, src, dst, strict=True)]
     # Every rule's JSON in flow order; then each key's first flow's, in key order. Rules that
     # several flows approve are written again below with all their descriptions.
-    text = rule_lines(dst_cidr, descs, lo, protocol, hi)
-    keys = list(map("{}\0{}-{}-{}-{}".format, src, protocol, lo, hi, dst_cidr))
+    plain = getattr(flows, "verbatim", False)
+    text = rule_lines(dst_cidr, descs, lo, protocol, hi, plain)
+    keys = [f"{s}\0{p}-{f}-{t}-{c}" for s, p, f, t, c in zip(src, protocol, lo, hi, dst_cidr, strict=True)]
     n = len(keys)
     first = dict(zip(reversed(keys), range(n - 1, -1, -1), strict=True))  # the last write wins
     order = sorted(first)
@@ -180,7 +204,9 @@ def egress_rules(flows: list[FlowRule], sources: Collection[str]) -> dict[str, l
         for k, same in joined.items():
             j, i = bisect.bisect_left(order, k), first[k]
             if len(same) > 1:
-                text[j] = rule_lines([dst_cidr[i]], [", ".join(same)], [lo[i]], [protocol[i]], [hi[i]])[0]
+                text[j] = rule_lines(
+                    [dst_cidr[i]], [", ".join(same)], [lo[i]], [protocol[i]], [hi[i]], plain
+                )[0]
     out: dict[str, list[str]] = {}
     pos = 0
     for name, count in Counter(names).items():  # names are sorted: each source's rules are a run
@@ -190,16 +216,28 @@ def egress_rules(flows: list[FlowRule], sources: Collection[str]) -> dict[str, l
 
 
 def rule_lines(
-    cidr: Sequence[str], description: list[str], lo: Sequence[int], protocol: Sequence[str], hi: Sequence[int]
+    cidr: Sequence[str],
+    description: list[str],
+    lo: Sequence[int],
+    protocol: Sequence[str],
+    hi: Sequence[int],
+    plain: bool = False,
 ) -> list[str]:
-    """Security-group rules' JSON lines from their columns, descriptions made valid for AWS."""
+    """Security-group rules' JSON lines from their columns, descriptions made valid for AWS.
+    ``plain``: the CIDRs and protocols need no escaping (FlowRules.verbatim)."""
     if _SG_DESC.search(" ".join(description)) is not None:  # one scan: the usual ones need nothing
         description = list(map(_SG_DESC.sub, repeat("_"), description))
     if max(map(len, description), default=0) > 255:
         description = list(map(getitem, description, repeat(slice(0, 255))))
+    # A description is made of the characters AWS accepts: none that the encoder would escape.
+    if plain:
+        return [
+            f'{{"cidr": "{c}", "description": "{d}", "from_port": {f}, "protocol": "{p}", "to_port": {t}}}'
+            for c, d, f, p, t in zip(cidr, description, lo, protocol, hi, strict=True)
+        ]
     q = _json_string
     return [
-        f'{{"cidr": {q(c)}, "description": {q(d)}, "from_port": {f}, "protocol": {q(p)}, "to_port": {t}}}'
+        f'{{"cidr": {q(c)}, "description": "{d}", "from_port": {f}, "protocol": {q(p)}, "to_port": {t}}}'
         for c, d, f, p, t in zip(cidr, description, lo, protocol, hi, strict=True)
     ]
 

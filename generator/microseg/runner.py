@@ -8,6 +8,7 @@ without typer; anything else (help, other commands, unusual syntax) goes through
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import os
@@ -171,7 +172,19 @@ def generate(
         # would rescan them again and again for nothing.
         gc.disable()
         inputs = load_inputs(inventory, flows, settings)
-        plan, written, notes = do_generate(out, inputs, release, accept_removals)
+        tables: list[str] = []
+        shown = functools.cache(console)  # one console for the tables and the line after them
+
+        def render_tables(plan: Plan) -> None:
+            # While the reports' child still writes: the tables' text as the console would print
+            # it, printed once the set is switched in (after the warnings, which go first).
+            with shown().capture() as text:
+                summary_tables(plan, shown())
+            tables.append(text.get())
+
+        plan, written, notes = do_generate(
+            out, inputs, release, accept_removals, None if as_json else render_tables
+        )
         if keep is not None:
             keep.append((inputs, plan))
         warnings = [str(w) for w in plan.warnings] + notes
@@ -181,9 +194,11 @@ def generate(
             )
         else:
             print_warnings(warnings, as_json)
-            shown = console()
-            summary_tables(plan, shown)
-            shown.print(f"wrote {', '.join(written)} to {out} (generation {plan.generation})")
+            if tables:
+                shown().file.write(tables[0])
+            else:
+                summary_tables(plan, shown())
+            shown().print(f"wrote {', '.join(written)} to {out} (generation {plan.generation})")
         return 0
 
     return run_guarded(as_json, body)

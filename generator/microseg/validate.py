@@ -8,7 +8,6 @@ from microseg.allocate.core import layout_core
 from microseg.errors import Collector, ExhaustedError
 from microseg.model import FlowSet, Settings, Workload
 from microseg.netaddr import cidr_span, fmt_ip, parse_network, span
-from microseg.parse.lockfile import key_lines, line_of
 from microseg.state import LockState, VpcAlloc
 
 
@@ -49,6 +48,8 @@ def check_transport_lock(settings: Settings, lock: LockState, lock_file: str, pr
             continue
         lo, hi = core.connect_range(p.az)
         if not lo <= cidr_span(f"{p.connect_address}/32")[0] <= hi:
+            from microseg.parse.lockfile import key_lines, line_of  # a bad lock only: not on every run
+
             lines = key_lines(lock.source) if lines is None else lines
             problems.error(
                 lock_file,

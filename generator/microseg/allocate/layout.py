@@ -8,6 +8,8 @@ have not met.
 
 from __future__ import annotations
 
+import functools
+
 from microseg.netaddr import floor_pow2, next_pow2, prefix_for_size
 
 ATTACHMENT = 16  # a /28
@@ -22,6 +24,7 @@ def subnet_size(vpc_size: int, azs: int) -> int:
     return s if s >= ATTACHMENT else 0
 
 
+@functools.cache  # per inventory row, over a handful of AZ counts
 def min_vpc_prefix(azs: int) -> int:
     """The smallest VPC (largest prefix) that can hold ``azs`` AZs."""
     return prefix_for_size(next_pow2(2 * ATTACHMENT * azs))

@@ -39,7 +39,8 @@ class SvgJob:
         except (OSError, subprocess.TimeoutExpired) as exc:
             self.cancel()
             return None, f"Graphviz 'dot' failed ({exc}); wrote topology.dot instead of topology.svg"
-        if self.proc.returncode != 0:
+        code, self.proc = self.proc.returncode, None  # collected: cancel() has nothing left to stop
+        if code != 0:
             reason = err.decode(errors="replace").strip().splitlines()[:1]
             return (
                 None,

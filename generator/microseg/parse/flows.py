@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from operator import itemgetter
 from pathlib import Path
 
 from microseg.errors import Collector
@@ -57,6 +58,10 @@ def parse_flows(text: str, label: str, inventory: Inventory, problems: Collector
     at = {name: i for i, name in enumerate(table.header) if name}
     i_src, i_dst, i_proto, i_ref = at["source"], at["destination"], at["protocol"], at["reference"]
     i_ports, i_broad = at.get("ports"), at.get("broad")
+    # A flow's reference is part of its identity: when no two rows share one (tickets are usually
+    # one per flow), no flow can repeat another and the duplicate check is left out.
+    references = list(map(itemgetter(i_ref), map(itemgetter(1), table.rows)))
+    unique = len(set(references)) == len(references)
     for line, values in table.rows:
         # Fast path for the common row (two known workloads, valid protocol/ports/ticket, not
         # broad): the same checks as _row, without its per-row set-up. Anything else takes _row.
@@ -72,6 +77,9 @@ def parse_flows(text: str, label: str, inventory: Inventory, problems: Collector
         if flow is None:
             flow = _row(table.row_dict(values), line, label, names, cache, problems)
         if flow is None:
+            continue
+        if unique:
+            flows.append(flow)
             continue
         key = flow[1:]  # everything but the line
         first = seen.setdefault(key, line)

@@ -15,6 +15,14 @@ from microseg.render.records import check_ints
 def tfvars_flows(rules: list[FlowRule]) -> list[str]:
     """Every flow's tfvars line (one comprehension: no Python call per flow)."""
     check_ints([r[6] for r in rules], [r[7] for r in rules])
+    if getattr(rules, "verbatim", False):  # strings the encoder writes as they are (FlowRules)
+        return [
+            f'{{"destination": "{destination}", "destination_cidrs": ["{destination_cidr}"], '
+            f'"from_port": {lo}, "id": "{fid}", "protocol": "{protocol}", '
+            f'"reference": "{reference}", "source": "{source}", '
+            f'"source_cidrs": ["{source_cidr}"], "to_port": {hi}}}'
+            for fid, source, destination, source_cidr, destination_cidr, protocol, lo, hi, reference in rules
+        ]
     return [
         f'{{"destination": {_s(destination)}, "destination_cidrs": [{_s(destination_cidr)}], '
         f'"from_port": {lo}, "id": {_s(fid)}, "protocol": {_s(protocol)}, '
@@ -27,6 +35,14 @@ def tfvars_flows(rules: list[FlowRule]) -> list[str]:
 def firewall_rules(rules: list[FlowRule]) -> list[str]:
     """Every flow's accept rule; traffic to the internet leaves SNATed to the pod's public address."""
     check_ints([r[6] for r in rules], [r[7] for r in rules])
+    if getattr(rules, "verbatim", False):  # strings the encoder writes as they are (FlowRules)
+        return [
+            f'{{"action": "accept", "destination": "{destination}", '
+            f'"from_port": {lo}, "id": "{fid}", "protocol": "{protocol}", '
+            f'"reference": "{reference}", "snat": "{"public" if destination == "internet" else "internal"}", '
+            f'"source": "{source}", "to_port": {hi}}}'
+            for fid, source, destination, _, _, protocol, lo, hi, reference in rules
+        ]
     return [
         f'{{"action": "accept", "destination": {_s(destination)}, '
         f'"from_port": {lo}, "id": {_s(fid)}, "protocol": {_s(protocol)}, '

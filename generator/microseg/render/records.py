@@ -10,7 +10,8 @@ through ``int.__repr__``. A value of an unexpected type raises instead of writin
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from json.encoder import encode_basestring as _s  # the C string encoder json.dumps uses too
 from typing import Any
 
@@ -35,6 +36,17 @@ def ingress_rule(protocol: str, from_port: int, to_port: int, cidr: str, descrip
         f'"from_port": {json_int(from_port)}, "protocol": {_s(protocol)}, '
         f'"to_port": {json_int(to_port)}}}'
     )
+
+
+_ESCAPED = re.compile(r'[\x00-\x1f"\\]')  # what the C string encoder escapes (non-ASCII it keeps)
+
+
+def verbatim(*columns: Iterable[str]) -> bool:
+    """True when the C string encoder writes every string of ``columns`` as itself between quotes
+    (nothing to escape), so that a batch writer may put them between quotes itself: one scan per
+    column instead of an encoder call per string. Anything but a str raises TypeError, as the
+    encoder would."""
+    return not any(_ESCAPED.search("".join(column)) for column in columns)
 
 
 def check_ints(*columns: tuple[object, ...]) -> None:
