@@ -73,6 +73,13 @@ EMULATOR_FIXES = {
         "the provider calls to turn detailed monitoring on (every instance here has it on). The fix records "
         "the monitoring state on the instance and answers as AWS does."
     ),
+    "ec2-eni-private-ip-unique": (
+        "moto draws an ENI's private address at random from its whole subnet CIDR, without looking at the "
+        "addresses in use or the five AWS reserves, so two ENIs of one subnet can get the same address "
+        "(seen: two pods' public ENIs on 10.0.0.78, which the VM lab's SNAT map then refused). AWS hands "
+        "out a free address between the subnet's fourth and its last. The fix draws from those, skipping "
+        "the addresses of every ENI in a subnet of the same CIDR."
+    ),
     "ram-shares-across-accounts": (
         "moto stores a RAM share's principals and resources but implements no AssociateResourceShare/"
         "DisassociateResourceShare, ListPrincipals, ListResources, ListResourceSharePermissions or "
@@ -377,10 +384,46 @@ def _patch_elastic_ip_range() -> None:
     eips.random_ip = lambda: _unique_address("54.214", taken)  # type: ignore[attr-defined]
 
 
+def _patch_eni_private_ips() -> None:
+    import ipaddress
+    import random
+
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models import elastic_network_interfaces as eni_module
+
+    draw = eni_module.random_private_ip
+
+    def in_use(cidr: str) -> set[str]:
+        return {
+            ip["PrivateIpAddress"]
+            for account in list(ec2_backends.values())
+            for backend in list(account.values())
+            for eni in list(backend.enis.values())
+            if eni.subnet is not None and eni.subnet.cidr_block == cidr
+            for ip in eni.private_ip_addresses
+            if isinstance(ip, dict)
+        }
+
+    def free_address(cidr: str | None = None, ipv6: bool = False) -> str:
+        if cidr is None or ipv6:
+            return str(draw(cidr, ipv6))
+        net = ipaddress.IPv4Network(cidr)
+        free = sorted(
+            set(range(int(net.network_address) + 4, int(net.broadcast_address)))
+            - {int(ipaddress.IPv4Address(a)) for a in in_use(cidr)}
+        )
+        if not free:
+            return str(draw(cidr, ipv6))  # a full subnet: AWS would refuse; moto's own answer
+        return str(ipaddress.IPv4Address(random.choice(free)))
+
+    eni_module.random_private_ip = free_address
+
+
 def main(argv: list[str]) -> None:
     _patch_vpn_tunnel_endpoints()
     _patch_vpn_tunnel_bandwidth()
     _patch_elastic_ip_range()
+    _patch_eni_private_ips()
     _patch_transit_gateway()
     _patch_deleted_attachments()
     _patch_attachment_tags()
