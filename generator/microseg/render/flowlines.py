@@ -12,41 +12,45 @@ from microseg.policy import FlowRule
 from microseg.render.records import check_ints
 
 
+def _quotable(rules: list[FlowRule]) -> list[FlowRule]:
+    """The rules with every string as the C encoder writes it between its quotes, so one template
+    serves both cases: as they are when build_policy found none that needs escaping (FlowRules.verbatim,
+    the usual policy: no call per field), else escaped once per distinct string."""
+    if getattr(rules, "verbatim", False):
+        return rules
+    escaped: dict[str, str] = {}
+
+    def esc(v: object) -> object:
+        if not isinstance(v, str):
+            return v
+        if v not in escaped:
+            escaped[v] = _s(v)[1:-1]
+        return escaped[v]
+
+    return [FlowRule(*map(esc, r)) for r in rules]
+
+
 def tfvars_flows(rules: list[FlowRule]) -> list[str]:
     """Every flow's tfvars line (one comprehension: no Python call per flow)."""
     check_ints([r[6] for r in rules], [r[7] for r in rules])
-    if getattr(rules, "verbatim", False):  # strings the encoder writes as they are (FlowRules)
-        return [
-            f'{{"destination": "{destination}", "destination_cidrs": ["{destination_cidr}"], '
-            f'"from_port": {lo}, "id": "{fid}", "protocol": "{protocol}", '
-            f'"reference": "{reference}", "source": "{source}", '
-            f'"source_cidrs": ["{source_cidr}"], "to_port": {hi}}}'
-            for fid, source, destination, source_cidr, destination_cidr, protocol, lo, hi, reference in rules
-        ]
     return [
-        f'{{"destination": {_s(destination)}, "destination_cidrs": [{_s(destination_cidr)}], '
-        f'"from_port": {lo}, "id": {_s(fid)}, "protocol": {_s(protocol)}, '
-        f'"reference": {_s(reference)}, "source": {_s(source)}, '
-        f'"source_cidrs": [{_s(source_cidr)}], "to_port": {hi}}}'
-        for fid, source, destination, source_cidr, destination_cidr, protocol, lo, hi, reference in rules
+        f'{{"destination": "{destination}", "destination_cidrs": ["{destination_cidr}"], '
+        f'"from_port": {lo}, "id": "{fid}", "protocol": "{protocol}", '
+        f'"reference": "{reference}", "source": "{source}", '
+        f'"source_cidrs": ["{source_cidr}"], "to_port": {hi}}}'
+        for fid, source, destination, source_cidr, destination_cidr, protocol, lo, hi, reference in _quotable(
+            rules
+        )
     ]
 
 
 def firewall_rules(rules: list[FlowRule]) -> list[str]:
     """Every flow's accept rule; traffic to the internet leaves SNATed to the pod's public address."""
     check_ints([r[6] for r in rules], [r[7] for r in rules])
-    if getattr(rules, "verbatim", False):  # strings the encoder writes as they are (FlowRules)
-        return [
-            f'{{"action": "accept", "destination": "{destination}", '
-            f'"from_port": {lo}, "id": "{fid}", "protocol": "{protocol}", '
-            f'"reference": "{reference}", "snat": "{"public" if destination == "internet" else "internal"}", '
-            f'"source": "{source}", "to_port": {hi}}}'
-            for fid, source, destination, _, _, protocol, lo, hi, reference in rules
-        ]
     return [
-        f'{{"action": "accept", "destination": {_s(destination)}, '
-        f'"from_port": {lo}, "id": {_s(fid)}, "protocol": {_s(protocol)}, '
-        f'"reference": {_s(reference)}, "snat": "{"public" if destination == "internet" else "internal"}", '
-        f'"source": {_s(source)}, "to_port": {hi}}}'
-        for fid, source, destination, _, _, protocol, lo, hi, reference in rules
+        f'{{"action": "accept", "destination": "{destination}", '
+        f'"from_port": {lo}, "id": "{fid}", "protocol": "{protocol}", '
+        f'"reference": "{reference}", "snat": "{"public" if destination == "internet" else "internal"}", '
+        f'"source": "{source}", "to_port": {hi}}}'
+        for fid, source, destination, _, _, protocol, lo, hi, reference in _quotable(rules)
     ]
